@@ -1,0 +1,34 @@
+/*
+ * seed.h - how a seed program is written.
+ *
+ * Each file in examples/seed/ ports one program of the Python tutorials. It
+ * defines its body with WEFT_SEED(name, "one-line explanation") { ... return 0; }
+ * where name is the file's name without ".c". The same file is built twice:
+ * as a standalone program (build/.../seeds/seed_NAME, through seed_main.c) and
+ * inside `weft tour`, which runs each seed in a child process of its own.
+ *
+ * A seed checks what it demonstrates (a total, an order, a time bound) and
+ * returns non-zero, after saying why on stderr, when that does not hold; its test
+ * runs it and checks the exit status.
+ */
+#ifndef WEFT_SEED_H
+#define WEFT_SEED_H
+
+#include <stdio.h>
+
+#define WEFT_SEED(name, about)                                                         \
+    const char seed_##name##_about[] = about;                                          \
+    int seed_##name(void)
+
+/* Fail the seed with a message unless cond holds. */
+#define SEED_CHECK(cond, ...)                                                          \
+    do {                                                                               \
+        if (!(cond)) {                                                                 \
+            fprintf(stderr, "seed check failed (%s:%d): ", __FILE__, __LINE__);        \
+            fprintf(stderr, __VA_ARGS__);                                              \
+            fputc('\n', stderr);                                                       \
+            return 1;                                                                  \
+        }                                                                              \
+    } while (0)
+
+#endif

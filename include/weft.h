@@ -1,0 +1,15 @@
+/*
+ * weft.h - every weft module in one include.
+ *
+ * weft gives C programs the concurrency toolkit Python programmers learn first:
+ * threading, queue, concurrent.futures, multiprocessing and coroutines, with C's
+ * speed and real parallelism. Link with -lweft (pkg-config weft).
+ */
+#ifndef WEFT_H
+#define WEFT_H
+
+#include "weft/common.h"
+#include "weft/sync.h"
+#include "weft/thread.h"
+
+#endif
