@@ -87,6 +87,11 @@ static int lock_sleep(weft_lock *l, const weft__deadline *d)
     return 0;
 }
 
+bool weft__lock_trylock(weft_lock *l)
+{
+    return lock_try_fast(l);
+}
+
 int weft__lock_lock_until(weft_lock *l, const weft__deadline *d)
 {
     if (lock_try_fast(l))
