@@ -44,6 +44,7 @@
 #include "internal/lockdep.h"
 #include "sync/lockdep_internal.h"
 #include "weft/sync.h"
+#include "weft/thread.h"
 
 /* ------------------------------------------------------------------------ */
 /* Switch and environment                                                    */
@@ -201,9 +202,15 @@ size_t weft__lockdep_thread_name(char *buf, size_t cap)
     if (cap == 0)
         return 0;
     buf[0] = '\0';
-    /* Until the thread module lands: the OS name (15 bytes at most). */
+    /* The weft name (Python's current_thread().name): "MainThread", the name
+     * given at start, or "Dummy-N" for a thread weft did not start. Only when
+     * that handle cannot be made (out of memory) the OS name, or the tid. */
+    const weft_thread *t = weft_current_thread();
+    const char *name = t ? weft_thread_name(t) : NULL;
     char os[16];
-    if (pthread_getname_np(pthread_self(), os, sizeof os) == 0 && os[0])
+    if (name && *name)
+        snprintf(buf, cap, "%s", name);
+    else if (pthread_getname_np(pthread_self(), os, sizeof os) == 0 && os[0])
         snprintf(buf, cap, "%s", os);
     else
         snprintf(buf, cap, "tid %ld", (long)syscall(SYS_gettid));

@@ -18,6 +18,7 @@
 #include "internal/lockdep.h"
 #include "sync/lockdep_internal.h"
 #include "weft/sync.h"
+#include "weft/thread.h"
 
 /* ---- fake locks: only their addresses matter ---- */
 static char fake[64];
@@ -94,9 +95,9 @@ static void give(const void *l)
         weft__lockdep_released(l);
 }
 
-/* ---- running a step in its own named raw pthread ---- */
+/* ---- running a step in its own named weft thread ---- */
 typedef struct step {
-    const char *os_name;
+    const char *os_name; /* the weft thread's name */
     void (*fn)(struct step *s);
     char name[WEFT__LOCKDEP_THREAD_NAME_MAX]; /* as lockdep names this thread */
     size_t reports_seen;                      /* scratch for fn */
@@ -105,7 +106,6 @@ typedef struct step {
 static void *step_main(void *arg)
 {
     step *s = arg;
-    pthread_setname_np(pthread_self(), s->os_name);
     weft__lockdep_thread_name(s->name, sizeof s->name);
     s->fn(s);
     return NULL;
@@ -113,9 +113,11 @@ static void *step_main(void *arg)
 
 static void run_step(step *s)
 {
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, step_main, s), 0);
-    assert_int_equal(pthread_join(t, NULL), 0);
+    weft_thread *t;
+    assert_int_equal(weft_thread_start(&t, step_main, s,
+                                       &(weft_thread_opts){.name = s->os_name}), 0);
+    assert_int_equal(weft_thread_join(t, WEFT_FOREVER, NULL), 0);
+    weft_thread_free(t);
 }
 
 static bool has(const char *text, const char *what)
@@ -171,7 +173,7 @@ static void test_opposite_orders_one_report(void **state)
     snprintf(want, sizeof want, "thread \"%s\" took \"chopsticks\" (scientists.c:30) "
              "while holding \"noodles\" (scientists.c:28)", a.name);
     assert_true(has(r, want));
-    /* The OS names given above are what the fallback naming shows. */
+    /* The weft thread names are what reports show. */
     assert_string_equal(a.name, "Scientist-A");
     assert_string_equal(b.name, "Scientist-B");
 
@@ -322,6 +324,9 @@ static void test_consistent_order_no_report(void **state)
     weft__lockdep_released(&real[2]);
     assert_int_equal(weft_lockdep_reports(), 1);
     assert_true(has(cap_text[0], "\"first\"") && has(cap_text[0], "\"third\""));
+    /* Threads weft did not start are named as in Python: "Dummy-N". */
+    assert_true(has(cap_text[0], "thread \"MainThread\" takes \"first\" (w.c:301)"));
+    assert_true(has(cap_text[0], "thread \"Dummy-"));
 }
 
 static void test_off_records_nothing(void **state)
@@ -453,6 +458,7 @@ static void test_self_reacquire_reported(void **state)
     weft__lockdep_thread_name(name, sizeof name);
     snprintf(me, sizeof me, "thread \"%s\"", name);
     assert_true(has(r, me));
+    assert_string_equal(name, "MainThread");
     /* Reported once per lock. */
     weft__lockdep_before(LA, "plain", "scientists.c", 52);
     assert_int_equal(weft_lockdep_reports(), 1);
