@@ -378,8 +378,8 @@ static char *report_self(const char *thread, ld_node *n, const ld_held *h, const
     sb_lock(&b, n);
     sb_printf(&b, " (%s:%d) while already holding it (%s:%d)\n", base_name(file), line,
               base_name(h->file), h->line);
-    sb_printf(&b, "  a Lock is not re-entrant: this waits for ever unless another thread "
-                  "releases it\n");
+    sb_printf(&b, "  a Lock is not re-entrant: this blocks until another thread releases "
+                  "it, for ever if none does and there is no timeout\n");
     return b.p;
 }
 
@@ -456,15 +456,27 @@ static void edges_maybe_grow(void)
     g.ebuckets = nb;
 }
 
+static void node_remove(ld_node *n);
+
+/* Do two names given for the same address show two different locks? A lock
+ * always passes the name it was made with, so a different one means the old
+ * lock is gone (a lock need not be destroyed: a stack lock simply goes out of
+ * scope) and a new one lives at its address. */
+static bool names_differ(const char *a, const char *b)
+{
+    if (a == b)
+        return false;
+    return !a || !b || strcmp(a, b) != 0;
+}
+
 /* Find or make the node of `lock`; NULL (and a notice) when memory ran out. */
 static ld_node *node_get(const void *lock, const char *name)
 {
     ld_node *n = node_find(lock);
-    if (n) {
-        if (name)
-            n->name = name;
+    if (n && !names_differ(n->name, name))
         return n;
-    }
+    if (n)
+        node_remove(n); /* a new lock at a reused address starts clean */
     nodes_maybe_grow();
     if (g.nbuckets == 0 || !(n = calloc(1, sizeof *n))) {
         note_oom();

@@ -386,6 +386,26 @@ static void test_forget_clears(void **state)
     assert_true(has(cap_text[0], "\"new A\""));
 }
 
+/* A lock need not be destroyed (a stack lock goes out of scope): a lock with a
+ * different name at a known address is a new lock with no orders yet. */
+static void test_new_name_at_same_address_starts_clean(void **state)
+{
+    step s = {.os_name = "t-ab", .fn = t_ab}; /* A -> B, A at LA */
+    run_step(&s);
+    take(LB, "B", 1);
+    take(LA, "not A", 2); /* another lock, now at LA's address */
+    give(LA);
+    give(LB);
+    assert_int_equal(weft_lockdep_reports(), 0);
+    /* The same name again is the same lock: its new order B -> "not A" holds. */
+    take(LA, "not A", 3);
+    take(LB, "B", 4);
+    give(LB);
+    give(LA);
+    assert_int_equal(weft_lockdep_reports(), 1);
+    assert_true(has(cap_text[0], "\"not A\""));
+}
+
 /* ---- a Lock released by another thread than its taker ---- */
 static void release_l(step *s) { give(LA); }
 static void m_then_l(step *s)
@@ -451,6 +471,7 @@ static void test_self_reacquire_reported(void **state)
     assert_int_equal(cap_n, 1);
     const char *r = cap_text[0];
     assert_true(has(r, "self-deadlock"));
+    assert_true(has(r, "for ever if none does and there is no timeout"));
     assert_true(has(r, "takes \"plain\" (scientists.c:51) while already holding it "
                        "(scientists.c:50)"));
     char me[WEFT__LOCKDEP_THREAD_NAME_MAX + 16];
@@ -651,6 +672,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_consistent_order_no_report, setup, teardown),
         cmocka_unit_test_setup_teardown(test_off_records_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forget_clears, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_name_at_same_address_starts_clean, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_foreign_release_leaves_no_stale_order, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_release_missed_while_off, setup, teardown),
