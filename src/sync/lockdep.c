@@ -170,14 +170,19 @@ static _Thread_local struct {
  * releases its own lock also drops its entry at once, without any search.
  *
  * Counting rather than naming the holder keeps this right when the hooks of
- * two threads run in the opposite order to the operations themselves (a
- * release by another thread whose hook runs before the taker's acquired hook
- * simply makes the new entry dead on arrival). Releases of acquisitions made
- * while checking was off are ignored (rel is capped at acq), and turning
- * checking on bumps the epoch, which kills every entry made before: a release
- * missed while off can leave no live entry behind. The only imprecision left is
- * a release racing with the holder's next blocking acquire; it can at most add
- * one order that was true a moment earlier.
+ * two threads run in another order than the operations themselves: when A
+ * releases, B takes the lock and B's acquired hook runs before A's released
+ * hook, B's entry (k = 2) is still live once rel reaches 1. Releases of
+ * acquisitions made while checking was off are ignored (rel is capped at acq),
+ * and turning checking on bumps the epoch, which kills every entry made
+ * before: a release missed while off leaves no live entry behind.
+ *
+ * What is left, in tiny windows only: (1) a release by another thread whose
+ * hook runs before the taker's acquired hook is taken for the release of an
+ * acquisition made while off, and ignored; the taker's entry then stays live
+ * until the taker releases that lock itself, and orders it records meanwhile
+ * may be false. (2) A release by another thread racing with the holder's next
+ * blocking acquire may record one order that was true a moment earlier.
  */
 
 /* ------------------------------------------------------------------------ */
