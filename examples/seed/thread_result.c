@@ -47,7 +47,8 @@ WEFT_SEED(thread_result, "a thread that returns a value, collected by join")
     /* The worker waits for `go`, so it cannot have finished yet. */
     void *result = NULL;
     rc = weft_thread_join(t, 0, &result);
-    printf("join(timeout=0) while it works: %s\n", weft_strerror(rc));
+    printf("join(timeout=0) while it works: %s, no result yet\n",
+           rc == -ETIMEDOUT ? "timed out" : weft_strerror(rc));
     SEED_CHECK(rc == -ETIMEDOUT && result == NULL, "join(0) gave %d, result %p", rc, result);
 
     weft_event_set(&go);
