@@ -87,7 +87,6 @@ static long round_trip(bool use_lock)
     return a.balance;
 }
 
-int seed_bank_balance(void);
 WEFT_SEED(bank_balance, "the lost-update race on a bank balance, and the lock that fixes it")
 {
     printf("%d deposits and %d withdrawals of %d, starting from %d\n", TIMES, TIMES, AMOUNT,

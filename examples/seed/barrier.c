@@ -44,7 +44,6 @@ static void *run(void *arg)
     return NULL;
 }
 
-int seed_barrier(void);
 WEFT_SEED(barrier, "runners wait at the start line and leave together, with a Barrier")
 {
     weft_barrier_init(&start_line, RUNNERS, &(weft_barrier_opts){.action = starting_gun});

@@ -69,7 +69,6 @@ static void *consumer(void *arg)
     return (void *)in_order;
 }
 
-int seed_condition(void);
 WEFT_SEED(condition, "producer and consumer around a small shelf, with a Condition")
 {
     weft_thread *p, *c;

@@ -64,7 +64,6 @@ static double run(weft_thread_fn fn)
     return started == THREADS ? elapsed : -1;
 }
 
-int seed_counter_locks(void);
 WEFT_SEED(counter_locks, "a shared counter: a lock per increment vs. one lock around the loop")
 {
     const long expected = (long)THREADS * INCREMENTS;

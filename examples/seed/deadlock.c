@@ -92,7 +92,6 @@ static void print_indented(const char *text)
     }
 }
 
-int seed_deadlock(void);
 WEFT_SEED(deadlock, "two locks taken in opposite orders: lockdep reports it before it deadlocks")
 {
     bool was_on = weft_lockdep_enable(true);

@@ -78,7 +78,6 @@ static double threaded(void)
     return now() - t0;
 }
 
-int seed_download(void);
 WEFT_SEED(download, "three downloads: one after another vs. all at once in threads")
 {
     double sum = 0, longest = 0;

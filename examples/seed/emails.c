@@ -65,7 +65,6 @@ static int sent_once(void)
     return once;
 }
 
-int seed_emails(void);
 WEFT_SEED(emails, "100 e-mails sent by 100 threads, in the time of the slowest")
 {
     static email mail[EMAILS];

@@ -51,7 +51,6 @@ static listing list_threads(void)
     return l;
 }
 
-int seed_enumerate(void);
 WEFT_SEED(enumerate, "enumerate() and active_count(): the threads alive, by name")
 {
     weft_thread *t[WORKERS];

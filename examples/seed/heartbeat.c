@@ -45,7 +45,6 @@ static void *work(void *arg)
     return NULL;
 }
 
-int seed_heartbeat(void);
 WEFT_SEED(heartbeat, "a daemon heartbeat thread beside a worker; exit does not wait for it")
 {
     weft_thread *hb, *worker;

@@ -38,7 +38,6 @@ static void *use_connection(void *arg)
     return NULL;
 }
 
-int seed_semaphore(void);
 WEFT_SEED(semaphore, "at most 3 of 8 workers in a section at once, with a Semaphore")
 {
     weft_thread *t[WORKERS];

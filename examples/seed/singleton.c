@@ -46,7 +46,6 @@ static void *ask(void *arg)
     return get_config();
 }
 
-int seed_singleton(void);
 WEFT_SEED(singleton, "a thread-safe singleton: ten threads, one construction, with weft_once")
 {
     weft_barrier_init(&start_line, THREADS, NULL);

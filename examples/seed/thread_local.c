@@ -38,7 +38,6 @@ static void *enrol(void *arg)
     return (void *)(uintptr_t)(mine && strcmp(mine, name) == 0);
 }
 
-int seed_thread_local(void);
 WEFT_SEED(thread_local, "per-thread student names in one weft_local slot")
 {
     int rc = weft_local_new(&student, forget_student);

@@ -36,7 +36,6 @@ static void *add_up(void *arg)
     return a;
 }
 
-int seed_thread_result(void);
 WEFT_SEED(thread_result, "a thread that returns a value, collected by join")
 {
     static const unsigned long n = 1000000;

@@ -31,7 +31,6 @@ static void ring(void *arg)
     printf("timer: %s (after %.2f s)\n", a->message, a->rang_at);
 }
 
-int seed_timer(void);
 WEFT_SEED(timer, "a Timer that fires after its delay, and one cancelled in time")
 {
     reminder tea = {"tea is ready", now(), 0, 0}, oven = {"oven is hot", now(), 0, 0};
