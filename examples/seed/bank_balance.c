@@ -20,7 +20,7 @@
 #include "weft/thread.h"
 
 #define START 100
-#define TIMES 20000
+#define TIMES 100000
 #define AMOUNT 10
 #define MAX_ROUNDS 20
 
