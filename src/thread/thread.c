@@ -55,7 +55,9 @@ WEFT_API void weft_thread_free(weft_thread *t)
 static void set_os_name(const char *name)
 {
     char os_name[16];
-    snprintf(os_name, sizeof os_name, "%s", name);
+    size_t n = strnlen(name, sizeof os_name - 1); /* cut on purpose */
+    memcpy(os_name, name, n);
+    os_name[n] = '\0';
     pthread_setname_np(pthread_self(), os_name);
 }
 
