@@ -10,8 +10,9 @@
  * "FAIL ..." on stderr and makes weft_bench exit with status 3.
  *
  * Each implementation of a benchmark is a bench_fn: it runs the benchmark once with
- * the iteration count `n` and returns the figure in the row's unit, or a negative
- * value after reporting a failure with bench_fail().
+ * the iteration count `n` and returns the figure in the row's unit, a negative
+ * value after reporting a failure with bench_fail() or bench_error(), or
+ * BENCH_SKIP.
  */
 #ifndef WEFT_BENCH_H
 #define WEFT_BENCH_H
@@ -22,6 +23,10 @@
 #include <time.h>
 
 typedef double (*bench_fn)(long n);
+
+/* Returned by a bench_fn whose implementation is not available in this build
+ * (the row is skipped with a note, not failed). */
+#define BENCH_SKIP (-2.0)
 
 /* Monotonic clock in nanoseconds. */
 static inline int64_t bench_now_ns(void)
@@ -52,7 +57,6 @@ static inline void bench_wait_gate(atomic_int *flag)
 }
 
 /* Implementations: bench_weft.c and peer_pthread.c. */
-bool weft_rows_available(void);
 
 double weft_spawn_join(long n);
 double weft_lock_acquire_release(long n);

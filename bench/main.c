@@ -128,10 +128,6 @@ int main(int argc, char **argv)
     if (repeats > MAX_REPEATS)
         repeats = MAX_REPEATS;
 
-    bool have_weft = weft_rows_available();
-    if (!have_weft)
-        printf("# weft: thread/sync implementation not linked into weft_bench yet; "
-               "weft rows skipped\n");
     printf("# weft_bench: weft %s, %d repeats%s\n", weft_version(), repeats,
            quick ? ", QUICK (not for quoting)" : "");
     fflush(stdout);
@@ -148,12 +144,17 @@ int main(int argc, char **argv)
             bench_fn fn;
             double v[MAX_REPEATS];
             int ok;
-        } im[2] = {{"weft", bn->weft, {0}, have_weft}, {"pthread", bn->pthread, {0}, 1}};
+        } im[2] = {{"weft", bn->weft, {0}, 1}, {"pthread", bn->pthread, {0}, 1}};
 
         /* warm-up: a tenth of a run for each implementation, not recorded */
-        for (int i = 0; i < 2; i++)
-            if (im[i].ok && im[i].fn(n / 10 > 0 ? n / 10 : 1) < 0)
+        for (int i = 0; i < 2; i++) {
+            double w = im[i].fn(n / 10 > 0 ? n / 10 : 1);
+            if (w == BENCH_SKIP)
+                printf("# %s %s: not in this build of the library, skipped\n", im[i].impl,
+                       bn->name);
+            if (w < 0)
                 im[i].ok = 0;
+        }
         for (int r = 0; r < repeats; r++) {
             for (int j = 0; j < 2; j++) {
                 int i = (r % 2) ? 1 - j : j; /* alternate which goes first */
