@@ -168,7 +168,8 @@ WEFT_API int weft_sem_value(const weft_sem *s);
  * Event: Python's threading.Event.
  */
 typedef struct weft_event {
-    uint32_t _flag;    /* 0 clear, 1 set */
+    uint32_t _flag;    /* bit 0: set; bits 1-31: count of set() calls, so that a
+                        * set()+clear() pulse still releases every waiter */
     uint32_t _waiters; /* threads that may be asleep on _flag */
 } weft_event;
 

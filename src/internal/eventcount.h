@@ -1,0 +1,82 @@
+/*
+ * An eventcount: lets a thread sleep until "something may have changed" in a
+ * lock-free structure without the structure's fast paths paying for it.
+ *
+ * A waiter:                           A notifier (after changing the structure):
+ *   key = weft__ec_prepare(ec);         weft__ec_notify_all(ec);
+ *   if (try_again()) { done }
+ *   weft__ec_wait(ec, key, deadline);
+ *   try again ...
+ *
+ * The word holds a counter in its upper 31 bits and, in bit 0, "someone may be
+ * asleep". prepare sets the bit and returns the word; wait sleeps while the word
+ * still equals that key. notify reads the word and does nothing when the bit is
+ * clear - the cost of a notify with nobody waiting is one fence and one load of a
+ * line that stays shared in every cache. When the bit is set it advances the
+ * counter, clears the bit and wakes every sleeper (a futex system call).
+ *
+ * Why no wake-up is lost. The waiter's prepare (an atomic RMW) is followed by a
+ * seq_cst fence and then its re-check; the notifier's change to the structure is
+ * followed by a seq_cst fence and then its load of the word. The two fences are
+ * ordered one way or the other: if the notifier's fence comes first, the waiter's
+ * re-check sees the change; if the waiter's comes first, the notifier's load sees
+ * the bit and advances the counter, so the waiter's futex_wait on the old key
+ * either fails at once (-EAGAIN) or is woken.
+ *
+ * Waking everyone rather than one: clearing the bit hides the other sleepers from
+ * later notifies, so a notify must wake all of them; those that find nothing to do
+ * set the bit again and go back to sleep. With the handful of threads a queue
+ * serves, that is cheaper than counting sleepers on every fast path.
+ */
+#ifndef WEFT_INTERNAL_EVENTCOUNT_H
+#define WEFT_INTERNAL_EVENTCOUNT_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "internal/clock.h"
+#include "internal/futex.h"
+
+typedef struct weft__ec {
+    uint32_t word; /* counter << 1 | sleepers bit; futex word */
+} weft__ec;
+
+/* Announce a sleeper; returns the key for weft__ec_wait. The caller re-checks its
+ * condition after this and before waiting. */
+static inline uint32_t weft__ec_prepare(weft__ec *ec)
+{
+    uint32_t key = __atomic_or_fetch(&ec->word, 1u, __ATOMIC_SEQ_CST);
+    /* Orders the bit before the caller's re-check (see the argument above). */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return key;
+}
+
+/* Sleep while nothing was notified since prepare returned key, or until the
+ * deadline. Returns 0 (woken or changed: re-check) or -ETIMEDOUT. */
+static inline int weft__ec_wait(weft__ec *ec, uint32_t key, const weft__deadline *d,
+                                bool shared)
+{
+    if (d->nonblock)
+        return -ETIMEDOUT;
+    int rc = weft__futex_wait(&ec->word, key, weft__deadline_ts(d), shared);
+    return rc == -ETIMEDOUT ? -ETIMEDOUT : 0;
+}
+
+/* Wake every waiter that prepared before the caller's change. */
+static inline void weft__ec_notify_all(weft__ec *ec, bool shared)
+{
+    /* Orders the caller's change before the load of the sleepers bit. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    uint32_t w = __atomic_load_n(&ec->word, __ATOMIC_RELAXED);
+    if (!(w & 1u))
+        return;
+    /* Advance the counter and clear the bit; only the notifier whose CAS wins
+     * pays for the system call - a loser's CAS failing means another notifier (or
+     * a new sleeper) changed the word, and the winner's wake covers everyone who
+     * slept on the old value. A new sleeper's bit is honoured by a later notify. */
+    if (__atomic_compare_exchange_n(&ec->word, &w, (w + 2u) & ~1u, false, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_RELAXED))
+        weft__futex_wake(&ec->word, INT_MAX, shared);
+}
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * Lock: Python's threading.Lock as a three-state futex mutex (the design of
+ * Drepper's "Futexes Are Tricky", mutex #3, with a bounded spin in front).
+ *
+ * _state: 0 free, 1 held, 2 held and some thread may be asleep on the futex.
+ *
+ *   acquire: CAS 0 -> 1 (fast path: one atomic, no syscall). Otherwise spin a
+ *            little re-trying CAS 0 -> 1, then exchange the state to 2 and sleep
+ *            on the futex while it reads 2; every wake-up exchanges to 2 again,
+ *            and finding 0 there means we own the lock (still marked 2, so our
+ *            release wakes the next sleeper).
+ *   release: exchange to 0; if the old value was 2, wake one sleeper.
+ *
+ * Why no wake-up is lost: a thread only sleeps while the word is 2, and the
+ * word is only 2 when the holder will see it at release (it reads the old value
+ * atomically with clearing it) and wake someone. A woken thread always sets 2
+ * again before sleeping or owning, so with several sleepers the chain of
+ * "release sees 2 -> wake one" is never broken. A spinner taking the lock with
+ * CAS 0 -> 1 between a release and the woken thread's exchange is harmless: the
+ * woken thread's exchange then returns 1, leaves 2 behind and sleeps again, and
+ * the spinner's release sees that 2.
+ *
+ * Timeouts: the kernel returns ETIMEDOUT from FUTEX_WAIT only for a waiter that
+ * was still queued (not woken), so a timing-out waiter never swallows a wake-up
+ * meant for the lock. A waiter that was woken but lost the race (exchange gave
+ * non-zero) and then finds its deadline passed leaves the word at 2, so the
+ * current holder still wakes the next sleeper.
+ */
+#include "internal/futex.h"
+#include "internal/lockdep.h"
+#include "sync/sync_internal.h"
+
+/* Spin iterations before sleeping. Each iteration re-reads the word and runs one
+ * pause instruction; ~100 of them cover a short critical section held by
+ * another core (a few hundred ns), far less than a futex sleep/wake round trip
+ * (several microseconds). Bounded, so a long hold costs little CPU. */
+#define WEFT__LOCK_SPINS 100
+
+/* CAS 0 -> 1. Acquire on success: the critical section's loads and stores may
+ * not move above taking the lock, and we see everything the previous holder did
+ * before its (release) exchange. Relaxed on failure: we learn nothing from the
+ * value but its number. Strong CAS: a spurious failure would send us to the slow
+ * path for nothing. */
+static inline bool lock_try_fast(weft_lock *l)
+{
+    uint32_t expected = 0;
+    return __atomic_compare_exchange_n(&l->_state, &expected, 1, false, __ATOMIC_ACQUIRE,
+                                       __ATOMIC_RELAXED);
+}
+
+/* Spin while the lock is held, trying to take it when it looks free.
+ * Relaxed loads: only a hint of when to try the (acquire) CAS. */
+static bool lock_spin(weft_lock *l)
+{
+    for (int i = 0; i < WEFT__LOCK_SPINS; i++) {
+        uint32_t s = __atomic_load_n(&l->_state, __ATOMIC_RELAXED);
+        if (s == 0 && lock_try_fast(l))
+            return true;
+        weft__cpu_relax();
+    }
+    return false;
+}
+
+/* Sleep on the futex until the exchange to 2 finds the lock free, or the
+ * deadline passes. Acquire on the exchange: finding 0 is taking the lock. */
+static int lock_sleep(weft_lock *l, const weft__deadline *d)
+{
+    while (__atomic_exchange_n(&l->_state, 2, __ATOMIC_ACQUIRE) != 0) {
+        if (!d->forever && weft__deadline_passed(d))
+            return -ETIMEDOUT;
+        int rc = weft__futex_wait(&l->_state, 2, weft__deadline_ts(d), false);
+        if (rc == -ETIMEDOUT)
+            return -ETIMEDOUT; /* still queued: no wake-up swallowed (see top) */
+        /* 0 (woken, maybe spuriously), -EAGAIN (word no longer 2), -EINTR: retry */
+    }
+    return 0;
+}
+
+int weft__lock_lock_until(weft_lock *l, const weft__deadline *d)
+{
+    if (lock_try_fast(l))
+        return 0;
+    if (d->nonblock)
+        return -EBUSY;
+    if (lock_spin(l))
+        return 0;
+    return lock_sleep(l, d);
+}
+
+int weft__lock_unlock(weft_lock *l)
+{
+    /* Release: everything done under the lock is visible to the next owner,
+     * whose acquiring CAS/exchange reads this store. */
+    uint32_t old = __atomic_exchange_n(&l->_state, 0, __ATOMIC_RELEASE);
+    if (old == 0)
+        return -EPERM; /* it was free: we wrote 0 over 0, nothing changed */
+    if (old == 2)
+        weft__futex_wake(&l->_state, 1, false);
+    return 0;
+}
+
+WEFT_API int weft_lock_init(weft_lock *l, const char *name)
+{
+    if (!l)
+        return -EINVAL;
+    /* Plain stores: the object is not shared yet (publishing it to other threads
+     * is the caller's business, e.g. through thread creation or a lock). */
+    l->_state = 0;
+    l->_name = name;
+    return 0;
+}
+
+WEFT_API int weft_lock_destroy(weft_lock *l)
+{
+    if (!l)
+        return -EINVAL;
+    if (__atomic_load_n(&l->_state, __ATOMIC_RELAXED) != 0)
+        return -EBUSY;
+    if (weft__lockdep_active())
+        weft__lockdep_forget(l);
+    return 0;
+}
+
+static int lock_acquire_slow(weft_lock *l, double timeout)
+{
+    weft__deadline d = weft__deadline_in(timeout);
+    if (d.nonblock)
+        return -EBUSY; /* fast path already failed */
+    if (lock_spin(l))
+        return 0;
+    return lock_sleep(l, &d);
+}
+
+WEFT_API int weft_lock_acquire_at(weft_lock *l, double timeout, const char *file, int line)
+{
+    if (!l || weft__timeout_invalid(timeout))
+        return -EINVAL;
+    bool dep = weft__lockdep_active();
+    if (dep && timeout != 0)
+        weft__lockdep_before(l, l->_name, file, line);
+    int rc = 0;
+    /* Fast path first: an uncontended acquire computes no deadline. */
+    if (!lock_try_fast(l))
+        rc = lock_acquire_slow(l, timeout);
+    if (rc == 0 && dep)
+        weft__lockdep_acquired(l, l->_name, file, line);
+    return rc;
+}
+
+WEFT_API int weft_lock_try_at(weft_lock *l, const char *file, int line)
+{
+    if (!l)
+        return -EINVAL;
+    if (!lock_try_fast(l))
+        return -EBUSY;
+    if (weft__lockdep_active())
+        weft__lockdep_acquired(l, l->_name, file, line);
+    return 0;
+}
+
+WEFT_API int weft_lock_release(weft_lock *l)
+{
+    if (!l)
+        return -EINVAL;
+    int rc = weft__lock_unlock(l);
+    if (rc == 0 && weft__lockdep_active())
+        weft__lockdep_released(l);
+    return rc;
+}
+
+WEFT_API bool weft_lock_locked(const weft_lock *l)
+{
+    /* Relaxed: a snapshot, ordering nothing. */
+    return l && __atomic_load_n(&l->_state, __ATOMIC_RELAXED) != 0;
+}

@@ -1,0 +1,56 @@
+/*
+ * Internals shared by the in-process synchronisation primitives (src/sync/).
+ *
+ * The Lock's raw acquire/release (without lockdep hooks) are used by RLock,
+ * Condition and their re-acquire paths, which call the lockdep hooks themselves
+ * with the identity of the outer object.
+ */
+#ifndef WEFT_SYNC_INTERNAL_H
+#define WEFT_SYNC_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "internal/clock.h"
+#include "weft/sync.h"
+
+/* One iteration of a spin-wait: tell the CPU we are spinning (saves power, frees
+ * the sibling hyper-thread, avoids a memory-order mis-speculation on exit). */
+static inline void weft__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#else
+    __asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/* A timeout the caller may not pass: NaN (Python raises ValueError for it). */
+static inline bool weft__timeout_invalid(double timeout)
+{
+    return timeout != timeout;
+}
+
+/* The calling thread's ident, as stored in RLock and Once owner fields. */
+static inline unsigned long weft__self_ident(void)
+{
+    return (unsigned long)pthread_self();
+}
+
+/* Take l, waiting until the deadline (forever / non-blocking as d says).
+ * Returns 0, -EBUSY (d non-blocking and l taken) or -ETIMEDOUT. No lockdep. */
+int weft__lock_lock_until(weft_lock *l, const weft__deadline *d);
+
+/* Release l. Returns 0 or -EPERM (l was free). No lockdep. */
+int weft__lock_unlock(weft_lock *l);
+
+/* For Condition.wait on an RLock the caller owns: release it completely and
+ * return the depth it had; weft__rlock_restore takes it back (waiting forever)
+ * with that depth. No lockdep (the Condition reports on the RLock itself). */
+uint32_t weft__rlock_release_all(weft_rlock *r);
+void weft__rlock_restore(weft_rlock *r, uint32_t depth);
+
+#endif

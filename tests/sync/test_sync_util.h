@@ -1,0 +1,56 @@
+/* Helpers shared by the sync tests (raw pthreads; not a test program itself). */
+#ifndef WEFT_TEST_SYNC_UTIL_H
+#define WEFT_TEST_SYNC_UTIL_H
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Iteration counts: full size normally, smaller under sanitizers (TSan above
+ * all), so each program stays well under 20 s on 2 cores. */
+#if defined(WEFT_TSAN)
+#define SCALE(n) ((n) / 10 > 0 ? (n) / 10 : 1)
+#elif defined(WEFT_SANITIZER)
+#define SCALE(n) ((n) / 4 > 0 ? (n) / 4 : 1)
+#else
+#define SCALE(n) (n)
+#endif
+
+static inline double t_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static inline void t_sleep(double seconds)
+{
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* Start n threads running fn(args + i * size); join them all. */
+typedef void *(*t_fn)(void *);
+
+static inline void t_run(int n, t_fn fn, void *args, size_t size)
+{
+    pthread_t th[64];
+    for (int i = 0; i < n; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, fn, (char *)args + (size_t)i * size), 0);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+}
+
+/* Spin (yielding) until *p reaches at least v; fails the test after 10 s. */
+static inline void t_await_at_least(const int *p, int v)
+{
+    double end = t_now() + 10;
+    while (__atomic_load_n(p, __ATOMIC_ACQUIRE) < v) {
+        assert_true(t_now() < end);
+        sched_yield();
+    }
+}
+
+#endif
