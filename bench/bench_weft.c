@@ -9,43 +9,6 @@
 #include "weft/sync.h"
 #include "weft/thread.h"
 
-/*
- * Until the sync implementation (Lock, Event) is merged, its references are weak
- * so the program still links and runs its other rows; the rows that need it are
- * then skipped with a note. Once it is in the library, set this to 0: a weak
- * reference never pulls a member out of a static archive, so the rows would
- * silently stay skipped.
- */
-#define WEFT_BENCH_WEAK_SYNC 1
-#if WEFT_BENCH_WEAK_SYNC
-#pragma weak weft_lock_init
-#pragma weak weft_lock_destroy
-#pragma weak weft_lock_acquire_at
-#pragma weak weft_lock_release
-#pragma weak weft_event_init
-#pragma weak weft_event_set
-#pragma weak weft_event_clear
-#pragma weak weft_event_wait
-#endif
-
-static bool have_lock(void)
-{
-#if WEFT_BENCH_WEAK_SYNC
-    return weft_lock_init && weft_lock_destroy && weft_lock_acquire_at && weft_lock_release;
-#else
-    return true;
-#endif
-}
-
-static bool have_event(void)
-{
-#if WEFT_BENCH_WEAK_SYNC
-    return weft_event_init && weft_event_set && weft_event_clear && weft_event_wait;
-#else
-    return true;
-#endif
-}
-
 /* ---- thread_spawn_join: start + join + free one thread at a time ---- */
 
 static atomic_long spawn_runs; /* how many thread bodies ran; checked after the loop */
@@ -92,8 +55,6 @@ double weft_spawn_join(long n)
 
 double weft_lock_acquire_release(long n)
 {
-    if (!have_lock())
-        return BENCH_SKIP;
     weft_lock l;
     weft_lock_init(&l, "bench");
     int64_t t0 = bench_now_ns();
@@ -131,8 +92,6 @@ static void *counter_body(void *arg)
 
 double weft_counter_2threads(long n)
 {
-    if (!have_lock())
-        return BENCH_SKIP;
     struct counter_ctx c = {.per_thread = n / 2};
     weft_lock_init(&c.l, "counter");
     weft_thread *t[2];
@@ -229,8 +188,6 @@ static void *ponger(void *arg)
 
 double weft_event_pingpong(long n)
 {
-    if (!have_event())
-        return BENCH_SKIP;
     struct pingpong_ctx c = {.rounds = n};
     weft_event_init(&c.ping);
     weft_event_init(&c.pong);
