@@ -235,6 +235,12 @@ END {
     for (b = 1; b <= nb; b++)
         if (order[b] in ttext) printf "   %-36s %s\n", order[b], ttext[order[b]]
     if (nmiss) printf "%d target(s) not met in this run.\n", nmiss
+    # raw pthreads on two CPU-bound threads are the canary for a busy machine
+    c = "cpu_bound_2threads_speedup"
+    if (("pthread", c) in have && val["pthread", c] < 1.6)
+        printf "WARNING: raw pthreads reached only %.2fx on %s: something else was using a CPU;\n" \
+               "         the two-thread rows of this run are not representative. Re-run on a quiet machine.\n",
+               val["pthread", c], c
 }
 ' "$SRC/bench/targets.tsv" "$STATUS" "$TSV"
 
