@@ -46,7 +46,7 @@ test-asan: deps
 test-tsan: deps
 	$(CMAKE) -S . -B $(BUILD)/tsan -DCMAKE_BUILD_TYPE=Debug -DWEFT_SANITIZE=thread -DWEFT_BENCH=OFF
 	$(CMAKE) --build $(BUILD)/tsan -j $(JOBS)
-	cd $(BUILD)/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	cd $(BUILD)/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:atexit_sleep_ms=0 \
 	  sh $(CURDIR)/tools/tsan-run.sh ctest $(CTEST_FLAGS)
 
 bench: deps-bench

@@ -17,6 +17,8 @@
 #include <stdio.h>
 
 #define WEFT_SEED(name, about)                                                         \
+    extern const char seed_##name##_about[];                                           \
+    int seed_##name(void);                                                             \
     const char seed_##name##_about[] = about;                                          \
     int seed_##name(void)
 

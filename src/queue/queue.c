@@ -6,7 +6,7 @@
  * briefly, then sleeps on the not_full (not_empty) eventcount and tries again when
  * woken. Every successful get notifies not_full (bounded queues only: nobody
  * waits for room in an unbounded one) and every successful put notifies
- * not_empty; with nobody asleep a notify is a fence and a load, no system call.
+ * not_empty; with nobody asleep a notify is one locked RMW, no system call.
  *
  * Deadlines are computed lazily: a call that never has to wait never reads the
  * clock. The deadline is still taken from the moment waiting starts, which is
@@ -65,7 +65,9 @@ WEFT_API int weft_queue_new(weft_queue **out, const weft_queue_opts *opts)
     q->compare = o.compare;
     q->compare_ctx = o.compare_ctx;
     q->discard = o.discard;
-    bool ring = o.kind == WEFT_QUEUE_FIFO && o.maxsize > 0;
+    /* The ring needs two cells at least: with one, "full for position p" and
+     * "free for position p + 1" would be the same sequence number. */
+    bool ring = o.kind == WEFT_QUEUE_FIFO && o.maxsize >= 2;
     q->ops = ring ? &weft__ring_ops : &weft__locked_ops;
     rc = ring ? weft__ring_init(q) : weft__locked_init(q);
     if (rc) {

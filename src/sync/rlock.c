@@ -76,10 +76,12 @@ WEFT_API int weft_rlock_acquire_at(weft_rlock *r, double timeout, const char *fi
     bool dep = weft__lockdep_active();
     if (dep && timeout != 0)
         weft__lockdep_before(r, r->_lock._name, file, line);
-    weft__deadline d = weft__deadline_in(timeout);
-    int rc = weft__lock_lock_until(&r->_lock, &d);
-    if (rc != 0)
-        return rc;
+    if (!weft__lock_trylock(&r->_lock)) { /* free: no deadline to compute */
+        weft__deadline d = weft__deadline_in(timeout);
+        int rc = weft__lock_lock_until(&r->_lock, &d);
+        if (rc != 0)
+            return rc;
+    }
     rlock_set(r, me, 1);
     if (dep)
         weft__lockdep_acquired(r, r->_lock._name, file, line);
@@ -93,10 +95,8 @@ WEFT_API int weft_rlock_try_at(weft_rlock *r, const char *file, int line)
     unsigned long me = weft__self_ident();
     if (rlock_owner(r) == me)
         return rlock_reenter(r);
-    weft__deadline d = weft__deadline_in(0);
-    int rc = weft__lock_lock_until(&r->_lock, &d);
-    if (rc != 0)
-        return rc;
+    if (!weft__lock_trylock(&r->_lock))
+        return -EBUSY;
     rlock_set(r, me, 1);
     if (weft__lockdep_active())
         weft__lockdep_acquired(r, r->_lock._name, file, line);

@@ -40,6 +40,9 @@ static inline unsigned long weft__self_ident(void)
     return (unsigned long)pthread_self();
 }
 
+/* Take l if it is free (one CAS). No lockdep. */
+bool weft__lock_trylock(weft_lock *l);
+
 /* Take l, waiting until the deadline (forever / non-blocking as d says).
  * Returns 0, -EBUSY (d non-blocking and l taken) or -ETIMEDOUT. No lockdep. */
 int weft__lock_lock_until(weft_lock *l, const weft__deadline *d);

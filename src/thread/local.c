@@ -42,7 +42,13 @@ struct value {
 static _Thread_local struct value *values;
 static _Thread_local size_t nvalues;
 
-static pthread_key_t exit_key; /* its destructor runs a foreign thread's dtors */
+/* exit_key's destructor runs a foreign thread's dtors. exit_key_ok says it was
+ * created: until then exit_key holds 0, which is some other library's key.
+ * Both are written once under exit_key_once, which orders them for readers (a
+ * thread only has values, the only reason to touch the key, after weft_local_new
+ * ran the once). */
+static pthread_key_t exit_key;
+static bool exit_key_ok;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 
 static void run_at_thread_exit(void *unused)
@@ -53,8 +59,9 @@ static void run_at_thread_exit(void *unused)
 
 static void make_exit_key(void)
 {
-    if (pthread_key_create(&exit_key, run_at_thread_exit) != 0)
-        exit_key = (pthread_key_t)-1; /* foreign threads' values then leak */
+    /* On failure foreign threads' values leak at their exit; weft threads
+     * still destroy theirs. */
+    exit_key_ok = pthread_key_create(&exit_key, run_at_thread_exit) == 0;
 }
 
 /* A free id, growing the table if needed. Called with table_mu held. */
@@ -122,7 +129,7 @@ static int reserve(size_t id)
         return -ENOMEM;
     for (size_t i = nvalues; i < n; i++)
         v[i] = (struct value){NULL, 0};
-    if (!values && exit_key != (pthread_key_t)-1)
+    if (!values && exit_key_ok)
         pthread_setspecific(exit_key, v); /* any non-NULL value arms the destructor */
     values = v;
     nvalues = n;
@@ -191,9 +198,11 @@ void weft__local_run_dtors(void)
         if (!ran)
             break;
     }
+    if (!values)
+        return; /* this thread never set a value: nothing to free, no key to touch */
     free(values);
     values = NULL;
     nvalues = 0;
-    if (exit_key != (pthread_key_t)-1)
+    if (exit_key_ok)
         pthread_setspecific(exit_key, NULL);
 }

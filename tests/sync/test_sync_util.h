@@ -7,12 +7,10 @@
 #include <stdint.h>
 #include <time.h>
 
-/* Iteration counts: full size normally, smaller under sanitizers (TSan above
- * all), so each program stays well under 20 s on 2 cores. */
+/* Iteration counts: full size normally and under ASan, halved under TSan, so
+ * each program stays well under 20 s on 2 cores. */
 #if defined(WEFT_TSAN)
-#define SCALE(n) ((n) / 10 > 0 ? (n) / 10 : 1)
-#elif defined(WEFT_SANITIZER)
-#define SCALE(n) ((n) / 4 > 0 ? (n) / 4 : 1)
+#define SCALE(n) ((n) / 2 > 0 ? (n) / 2 : 1)
 #else
 #define SCALE(n) (n)
 #endif
