@@ -1,0 +1,191 @@
+/*
+ * bench/main.c - weft_bench: runs every benchmark for weft and for raw pthreads
+ * in the same process and prints impl<TAB>name<TAB>value<TAB>unit lines.
+ *
+ *   weft_bench [--quick] [--repeats N] [--only NAME] [--list]
+ *
+ * Method: each benchmark runs a warm-up, then `repeats` rounds; within a round
+ * every implementation runs once, the order alternating between rounds so slow
+ * drift of the machine does not favour one side. The row reports the median of the
+ * rounds, except lock_acquire_release, a single-threaded microbenchmark whose noise
+ * can only add time, which reports the best (minimum). Per-round figures are
+ * printed as '#' notes.
+ *
+ * Environment: WEFT_BENCH_QUICK=1 is --quick (a twentieth of the iterations,
+ * 2 repeats: for checking the harness, not for quoting).
+ *
+ * Exit status: 0, 3 when an exactness check failed, 1 on any other error.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "weft/common.h"
+
+enum stat { STAT_MEDIAN, STAT_MIN };
+
+struct bench {
+    const char *name;
+    const char *unit;
+    enum stat stat;
+    long n; /* iterations per run in a full run */
+    bench_fn weft, pthread;
+};
+
+/* Sizes: each run takes roughly 0.05-0.4 s on the 2-core reference machine. */
+static const struct bench benches[] = {
+    {"thread_spawn_join", "us/op", STAT_MEDIAN, 4000, weft_spawn_join, pthread_spawn_join},
+    {"lock_acquire_release", "ns/op", STAT_MIN, 20000000, weft_lock_acquire_release,
+     pthread_lock_acquire_release},
+    {"counter_lock_per_increment_2threads", "ns/incr", STAT_MEDIAN, 4000000,
+     weft_counter_2threads, pthread_counter_2threads},
+    {"cpu_bound_2threads_speedup", "x", STAT_MEDIAN, 100000000, weft_cpu_2threads,
+     pthread_cpu_2threads},
+    {"event_pingpong_2threads", "us/rtt", STAT_MEDIAN, 20000, weft_event_pingpong,
+     pthread_event_pingpong},
+};
+
+static int failures;     /* exactness failures */
+static int errors;       /* other errors */
+
+void bench_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("FAIL ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    failures++;
+}
+
+void bench_error(const char *what, int code)
+{
+    fprintf(stderr, "ERROR %s: %s\n", what, weft_strerror(code));
+    errors++;
+}
+
+uint64_t bench_cpu_work(uint64_t seed, long iters)
+{
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (long i = 0; i < iters; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    return x;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double reduce(double *v, int k, enum stat stat)
+{
+    qsort(v, (size_t)k, sizeof *v, cmp_double);
+    if (stat == STAT_MIN)
+        return v[0];
+    return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+}
+
+#define MAX_REPEATS 32
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: weft_bench [--quick] [--repeats N] [--only NAME] [--list]\n");
+}
+
+int main(int argc, char **argv)
+{
+    int quick = getenv("WEFT_BENCH_QUICK") && strcmp(getenv("WEFT_BENCH_QUICK"), "0") != 0;
+    int repeats = 0;
+    const char *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick")) {
+            quick = 1;
+        } else if (!strcmp(argv[i], "--repeats") && i + 1 < argc) {
+            repeats = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+            only = argv[++i];
+        } else if (!strcmp(argv[i], "--list")) {
+            for (size_t b = 0; b < sizeof benches / sizeof *benches; b++)
+                printf("%s\t%s\n", benches[b].name, benches[b].unit);
+            return 0;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 1;
+        }
+    }
+    if (repeats <= 0)
+        repeats = quick ? 2 : 5;
+    if (repeats > MAX_REPEATS)
+        repeats = MAX_REPEATS;
+
+    printf("# weft_bench: weft %s, %d repeats%s\n", weft_version(), repeats,
+           quick ? ", QUICK (not for quoting)" : "");
+    fflush(stdout);
+
+    int matched = 0;
+    for (size_t b = 0; b < sizeof benches / sizeof *benches; b++) {
+        const struct bench *bn = &benches[b];
+        if (only && strcmp(only, bn->name) != 0)
+            continue;
+        matched++;
+        long n = quick ? bn->n / 20 : bn->n;
+        struct {
+            const char *impl;
+            bench_fn fn;
+            double v[MAX_REPEATS];
+            int ok;
+        } im[2] = {{"weft", bn->weft, {0}, 1}, {"pthread", bn->pthread, {0}, 1}};
+
+        /* warm-up: a tenth of a run for each implementation, not recorded */
+        for (int i = 0; i < 2; i++) {
+            double w = im[i].fn(n / 10 > 0 ? n / 10 : 1);
+            if (w == BENCH_SKIP)
+                printf("# %s %s: not in this build of the library, skipped\n", im[i].impl,
+                       bn->name);
+            if (w < 0)
+                im[i].ok = 0;
+        }
+        for (int r = 0; r < repeats; r++) {
+            for (int j = 0; j < 2; j++) {
+                int i = (r % 2) ? 1 - j : j; /* alternate which goes first */
+                if (!im[i].ok)
+                    continue;
+                im[i].v[r] = im[i].fn(n);
+                if (im[i].v[r] < 0)
+                    im[i].ok = 0;
+            }
+        }
+        for (int i = 0; i < 2; i++) {
+            if (!im[i].ok)
+                continue;
+            printf("# %s %s n=%ld rounds:", im[i].impl, bn->name, n);
+            for (int r = 0; r < repeats; r++)
+                printf(" %.4g", im[i].v[r]);
+            printf(" (%s)\n", bn->stat == STAT_MIN ? "best" : "median");
+        }
+        for (int i = 0; i < 2; i++) {
+            if (!im[i].ok)
+                continue;
+            printf("%s\t%s\t%.4g\t%s\n", im[i].impl, bn->name,
+                   reduce(im[i].v, repeats, bn->stat), bn->unit);
+        }
+        fflush(stdout);
+    }
+    if (only && !matched) {
+        fprintf(stderr, "weft_bench: no benchmark named %s\n", only);
+        return 1;
+    }
+    if (failures)
+        return 3;
+    return errors ? 1 : 0;
+}
