@@ -271,6 +271,7 @@ static void fork_child(void)
         weft_thread *next = t->next;
         if (t != self) {
             unlink_record(t);
+            weft__thread_forget_pthread(t);
             weft__flag_set(&t->finished);
             if (t->kind != WEFT__THREAD_MAIN) {
                 weft__thread_unref(t); /* the registry's reference */

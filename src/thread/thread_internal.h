@@ -25,6 +25,13 @@ struct weft_thread {
      * written, `finished` once fn has returned and `result` is written. */
     uint32_t started;
     uint32_t finished;
+    /* The pthread, joinable until reaped. Written by the starter before any
+     * other thread can reach the record (it is published by returning it). */
+    pthread_t pthread;
+    /* 0 until someone claims the pthread for reaping (atomic CAS to 1): the
+     * first joiner to see `finished` (pthread_join), or the last reference going
+     * away unjoined (pthread_detach). Exactly one of them wins. */
+    uint32_t reaped;
     pid_t tid;           /* kernel thread id; written before `started` is set */
     unsigned long ident; /* pthread_self(); written before `started` is set */
     weft_thread_fn fn;   /* immutable after start */
@@ -41,6 +48,8 @@ struct weft_thread {
 /* Take / drop a reference. Dropping the last frees a heap record. */
 void weft__thread_ref(weft_thread *t);
 void weft__thread_unref(weft_thread *t);
+/* Fork child: the record's pthread does not exist here; never join or detach it. */
+void weft__thread_forget_pthread(weft_thread *t);
 
 /* Registry (registry.c). */
 void weft__registry_add(weft_thread *t);    /* takes a registry reference */

@@ -230,6 +230,40 @@ static void test_many_joiners(void **state)
     weft_thread_free(shared_target);
 }
 
+static size_t count_mappings(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    size_t n = 0;
+    int c;
+    if (!f)
+        return 0;
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+/* Threads whose handles are freed unjoined release their stacks as they end:
+ * a thousand of them leave no thousand stacks behind. */
+static void test_unjoined_threads_release_stacks(void **state)
+{
+    enum { N = 1000 };
+    size_t before = count_mappings();
+    for (int i = 0; i < N; i++) {
+        weft_thread *t;
+        assert_int_equal(weft_thread_start(&t, return_arg, NULL, NULL), 0);
+        weft_thread_free(t);
+        if (i % 50 == 49)
+            while (weft_active_count() > 1)
+                weft_test_sleep(0.001);
+    }
+    while (weft_active_count() > 1)
+        weft_test_sleep(0.001);
+    weft_test_sleep(0.05); /* the last ones finish exiting */
+    size_t after = count_mappings();
+    assert_true(after < before + N / 4);
+}
+
 static void test_strerror(void **state)
 {
     assert_string_equal(weft_strerror(0), "success");
@@ -283,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_stack_size_and_daemon),
         cmocka_unit_test(test_free_before_finish),
         cmocka_unit_test(test_many_joiners),
+        cmocka_unit_test(test_unjoined_threads_release_stacks),
         cmocka_unit_test(test_strerror),
         cmocka_unit_test(test_stress_spawn_join),
     };
