@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +24,12 @@
 /* Spin iterations (each a size check and a pause) before sleeping. A peer on the
  * other core usually makes room or an item within a few hundred ns; a futex
  * sleep and wake costs several microseconds on both sides. */
+#ifndef QUEUE_SPINS
 #define QUEUE_SPINS 200
+#endif
+#ifndef QUEUE_YIELDS
+#define QUEUE_YIELDS 0
+#endif
 
 enum { RUNNING = 0, SHUT = 1, SHUT_NOW = 2 };
 
@@ -133,13 +139,16 @@ static void notify_got(weft_queue *q)
  * number of times. Only a hint: the caller tries again either way. */
 static void spin_for(weft_queue *q, bool want_room)
 {
-    for (int i = 0; i < QUEUE_SPINS; i++) {
+    for (int i = 0; i < QUEUE_SPINS + QUEUE_YIELDS; i++) {
         size_t n = q->ops->size(q);
         if (want_room ? (q->maxsize == 0 || n < q->maxsize) : n > 0)
             return;
         if (shut_state(q) != RUNNING)
             return;
-        weft__cpu_relax();
+        if (i < QUEUE_SPINS)
+            weft__cpu_relax();
+        else
+            sched_yield();
     }
 }
 
