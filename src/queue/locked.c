@@ -79,6 +79,8 @@ static void heap_down(weft_queue *q, entry *v, size_t len, size_t i)
 static int push(weft_queue *q, void *item, int64_t prio)
 {
     struct weft__locked *s = &q->s.locked;
+    if (s->closed)
+        return WEFT__STORE_CLOSED;
     if (q->maxsize && s->len >= q->maxsize)
         return WEFT__STORE_FULL;
     if (s->len == s->cap) {
@@ -110,7 +112,7 @@ static int pop(weft_queue *q, void **item, int64_t *prio)
 {
     struct weft__locked *s = &q->s.locked;
     if (s->len == 0)
-        return WEFT__STORE_EMPTY;
+        return s->closed ? WEFT__STORE_DRAINED : WEFT__STORE_EMPTY;
     entry e;
     size_t len = s->len - 1;
     switch (q->kind) {
@@ -151,6 +153,13 @@ static int locked_try_get(weft_queue *q, void **item, int64_t *prio)
     return rc;
 }
 
+static void locked_close(weft_queue *q)
+{
+    weft_lock_acquire(&q->s.locked.lock, WEFT_FOREVER);
+    q->s.locked.closed = true;
+    weft_lock_release(&q->s.locked.lock);
+}
+
 static size_t locked_size(const weft_queue *q)
 {
     /* A relaxed read of a field written under the lock: a snapshot, as qsize()
@@ -175,12 +184,14 @@ int weft__locked_init(weft_queue *q)
     s->v = NULL;
     s->cap = s->len = s->first = 0;
     s->puts = 0;
+    s->closed = false;
     return 0;
 }
 
 const struct weft__store_ops weft__locked_ops = {
     .try_put = locked_try_put,
     .try_get = locked_try_get,
+    .close = locked_close,
     .size = locked_size,
     .puts = locked_puts,
     .destroy = locked_destroy,

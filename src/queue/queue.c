@@ -84,24 +84,33 @@ WEFT_API int weft_queue_new(weft_queue **out, const weft_queue_opts *opts)
     return 0;
 }
 
-/* Take everything left, handing it to discard; returns how many. */
-static uint64_t drain(weft_queue *q)
+/* Take everything left, handing it to discard; returns how many. With
+ * until_drained (a closed store), also wait out items claimed before the close
+ * and still on their way in - a few instructions away unless their producer was
+ * preempted, hence the yield. */
+static uint64_t drain(weft_queue *q, bool until_drained)
 {
     uint64_t n = 0;
     void *item;
-    while (q->ops->try_get(q, &item, NULL) == 0) {
-        if (q->discard)
-            q->discard(item);
-        n++;
+    for (;;) {
+        int rc = q->ops->try_get(q, &item, NULL);
+        if (rc == 0) {
+            if (q->discard)
+                q->discard(item);
+            n++;
+        } else if (rc == WEFT__STORE_EMPTY && until_drained) {
+            sched_yield();
+        } else {
+            return n;
+        }
     }
-    return n;
 }
 
 WEFT_API void weft_queue_free(weft_queue *q)
 {
     if (!q)
         return;
-    drain(q);
+    drain(q, false); /* no other thread may use q now: nothing is in flight */
     q->ops->destroy(q);
     free(q);
 }
@@ -163,6 +172,8 @@ static int put_one(weft_queue *q, void *item, int64_t prio, wait_plan *p)
         int rc = q->ops->try_put(q, item, prio);
         if (rc <= 0)
             return rc; /* 0, or -ENOMEM */
+        if (rc == WEFT__STORE_CLOSED)
+            return -WEFT_ESHUTDOWN;
         if (p->timeout == 0)
             return -WEFT_EFULL;
         if (!spun) {
@@ -171,31 +182,29 @@ static int put_one(weft_queue *q, void *item, int64_t prio, wait_plan *p)
             continue;
         }
         uint32_t key = weft__ec_prepare(&q->not_full);
-        if (shut_state(q) != RUNNING)
-            return -WEFT_ESHUTDOWN;
         rc = q->ops->try_put(q, item, prio);
         if (rc <= 0)
             return rc;
+        if (rc == WEFT__STORE_CLOSED)
+            return -WEFT_ESHUTDOWN;
         if (weft__ec_wait(&q->not_full, key, plan_deadline(p), false) == -ETIMEDOUT) {
             /* One last look: room made just as we gave up is taken, not lost. */
-            if (shut_state(q) != RUNNING)
-                return -WEFT_ESHUTDOWN;
             rc = q->ops->try_put(q, item, prio);
+            if (rc == WEFT__STORE_CLOSED)
+                return -WEFT_ESHUTDOWN;
             return rc <= 0 ? rc : -ETIMEDOUT;
         }
     }
 }
 
 /* Try to get now, with shutdown's rules: after an immediate shutdown nothing is
- * handed out; after a plain one, what is left is. */
+ * handed out; after a plain one, everything put before it still is. */
 static int try_get_now(weft_queue *q, void **item, int64_t *prio)
 {
-    uint32_t sd = shut_state(q);
-    if (sd == SHUT_NOW)
+    if (shut_state(q) == SHUT_NOW)
         return -WEFT_ESHUTDOWN;
-    if (q->ops->try_get(q, item, prio) == 0)
-        return 0;
-    return sd == SHUT ? -WEFT_ESHUTDOWN : WEFT__STORE_EMPTY;
+    int rc = q->ops->try_get(q, item, prio);
+    return rc == WEFT__STORE_DRAINED ? -WEFT_ESHUTDOWN : rc;
 }
 
 static int get_one(weft_queue *q, void **item, int64_t *prio, wait_plan *p)
@@ -300,6 +309,10 @@ WEFT_API int weft_queue_put_many(weft_queue *q, void *const *items, size_t n, si
         }
         if (rc < 0)
             break;
+        if (rc == WEFT__STORE_CLOSED) {
+            rc = -WEFT_ESHUTDOWN;
+            break;
+        }
         /* Full: let consumers at what we have put before waiting for room. */
         if (i > notified) {
             notify_put(q);
@@ -416,8 +429,11 @@ WEFT_API int weft_queue_shutdown(weft_queue *q, bool immediate)
     while (cur < want && !__atomic_compare_exchange_n(&q->shutdown, &cur, want, true,
                                                       __ATOMIC_RELEASE, __ATOMIC_RELAXED))
         ;
+    /* The store's own close is what stops puts for good (see queue_internal.h);
+     * the flag above only lets callers give up early. */
+    q->ops->close(q);
     if (immediate) {
-        uint64_t dropped = drain(q);
+        uint64_t dropped = drain(q, true);
         if (dropped)
             __atomic_fetch_add(&q->done, dropped, __ATOMIC_RELEASE);
         weft__ec_notify_all(&q->all_done, false);

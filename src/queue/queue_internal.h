@@ -7,6 +7,14 @@
  *             container under one weft_lock.
  * A store answers "put one / get one, now, without waiting"; the front end turns
  * "full"/"empty" answers into sleeps on the two eventcounts.
+ *
+ * Shutdown lives in the store, not beside it: close() makes every later try_put
+ * answer CLOSED, atomically with respect to the store's own claim of a position
+ * (the ring's tail CAS, the locked store's lock). So a put either got in before
+ * the close - and a get will still see it - or fails; none can slip in after the
+ * drain, which would leave an item nobody may take and a join() stuck for ever.
+ * Likewise try_get answers DRAINED only when the store is closed and every item
+ * put before the close has been taken: "empty" alone is never final.
  */
 #ifndef WEFT_QUEUE_INTERNAL_H
 #define WEFT_QUEUE_INTERNAL_H
@@ -20,14 +28,18 @@
 #define WEFT__CACHELINE 64
 
 /* What try_put / try_get answer besides 0. */
-#define WEFT__STORE_FULL 1
-#define WEFT__STORE_EMPTY 2
+#define WEFT__STORE_FULL 1    /* try_put: no room now */
+#define WEFT__STORE_EMPTY 2   /* try_get: nothing now (more may come) */
+#define WEFT__STORE_CLOSED 3  /* try_put: closed, nothing more goes in */
+#define WEFT__STORE_DRAINED 4 /* try_get: closed and nothing left, for good */
 
 struct weft__store_ops {
-    /* Put (item, prio) now, or answer WEFT__STORE_FULL, or -ENOMEM. */
+    /* Put (item, prio) now, or answer FULL or CLOSED, or -ENOMEM. */
     int (*try_put)(weft_queue *q, void *item, int64_t prio);
-    /* Take the next item now, or answer WEFT__STORE_EMPTY. */
+    /* Take the next item now, or answer EMPTY or DRAINED. */
     int (*try_get)(weft_queue *q, void **item, int64_t *prio);
+    /* Refuse all later puts. Idempotent. */
+    void (*close)(weft_queue *q);
     size_t (*size)(const weft_queue *q);
     /* Items ever put (for task accounting). */
     uint64_t (*puts)(const weft_queue *q);
@@ -41,8 +53,13 @@ struct weft__ring_cell {
     void *item;
 };
 
+/* Bit of `tail` that close() sets: positions stay far below it. */
+#define WEFT__RING_CLOSED (UINT64_C(1) << 63)
+
 struct weft__ring {
-    _Alignas(WEFT__CACHELINE) uint64_t tail; /* next position to put; CAS by producers */
+    /* Next position to put, plus WEFT__RING_CLOSED once closed; CAS by
+     * producers, fetch_or by close. */
+    _Alignas(WEFT__CACHELINE) uint64_t tail;
     _Alignas(WEFT__CACHELINE) uint64_t head; /* next position to get; CAS by consumers */
     _Alignas(WEFT__CACHELINE) struct weft__ring_cell *cells;
     uint64_t cap;  /* number of cells = maxsize */
@@ -62,6 +79,7 @@ struct weft__locked {
     size_t cap, len;
     size_t first;   /* FIFO: index of the oldest entry in the circular array */
     uint64_t puts;  /* items ever put */
+    bool closed;    /* no more puts */
 };
 
 struct weft_queue {

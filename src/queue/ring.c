@@ -45,6 +45,10 @@ static int ring_try_put(weft_queue *q, void *item, int64_t prio)
     uint64_t pos = __atomic_load_n(&r->tail, __ATOMIC_RELAXED);
     struct weft__ring_cell *c;
     for (;;) {
+        /* Closed: the bit is part of tail, so a CAS from a value read before
+         * close() fails and we come back here. */
+        if (pos & WEFT__RING_CLOSED)
+            return WEFT__STORE_CLOSED;
         c = cell_at(r, pos);
         /* Acquire: pairs with the consumer's release of this cell, so our write
          * of the item below cannot overtake its read of the old one. */
@@ -68,6 +72,17 @@ static int ring_try_put(weft_queue *q, void *item, int64_t prio)
     return 0;
 }
 
+/* A get found no item at pos. Final only if the ring is closed and pos is the
+ * closing position: an item claimed before the close is still on its way (its
+ * producer is between its CAS and its publishing store) and will come. */
+static int ring_nothing_at(const struct weft__ring *r, uint64_t pos)
+{
+    uint64_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+    if ((tail & WEFT__RING_CLOSED) && (tail & ~WEFT__RING_CLOSED) <= pos)
+        return WEFT__STORE_DRAINED;
+    return WEFT__STORE_EMPTY;
+}
+
 static int ring_try_get(weft_queue *q, void **item, int64_t *prio)
 {
     struct weft__ring *r = &q->s.ring;
@@ -83,7 +98,7 @@ static int ring_try_get(weft_queue *q, void **item, int64_t *prio)
                                             __ATOMIC_RELAXED))
                 break;
         } else if (diff < 0) {
-            return WEFT__STORE_EMPTY; /* the producer of pos has not published */
+            return ring_nothing_at(r, pos);
         } else {
             pos = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
         }
@@ -102,14 +117,21 @@ static size_t ring_size(const weft_queue *q)
     /* Read head first: tail only grows, so tail - head cannot go negative from
      * reading tail late. Claimed-but-unpublished items count as in the queue. */
     uint64_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
-    uint64_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+    uint64_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) & ~WEFT__RING_CLOSED;
     uint64_t n = tail - head;
     return n > r->cap ? (size_t)r->cap : (size_t)n;
 }
 
 static uint64_t ring_puts(const weft_queue *q)
 {
-    return __atomic_load_n(&q->s.ring.tail, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&q->s.ring.tail, __ATOMIC_ACQUIRE) & ~WEFT__RING_CLOSED;
+}
+
+static void ring_close(weft_queue *q)
+{
+    /* seq_cst RMW on tail: every producer's claim is a CAS on the same word, so
+     * each claim is ordered before or after this, and those after see the bit. */
+    __atomic_fetch_or(&q->s.ring.tail, WEFT__RING_CLOSED, __ATOMIC_SEQ_CST);
 }
 
 static void ring_destroy(weft_queue *q)
@@ -135,6 +157,7 @@ int weft__ring_init(weft_queue *q)
 const struct weft__store_ops weft__ring_ops = {
     .try_put = ring_try_put,
     .try_get = ring_try_get,
+    .close = ring_close,
     .size = ring_size,
     .puts = ring_puts,
     .destroy = ring_destroy,

@@ -247,6 +247,76 @@ static void test_shutdown_wakes_everyone(void **state)
     }
 }
 
+/* Puts racing shutdown: every put that returned 0 is delivered (plain shutdown)
+ * or dropped and counted done (immediate); none lands after the drain. */
+struct racer {
+    weft_queue *q;
+    int go;
+    uint64_t ok[2];
+};
+
+struct racer_arg {
+    struct racer *r;
+    int id;
+};
+
+static void *racing_putter(void *arg)
+{
+    struct racer_arg *a = arg;
+    while (!__atomic_load_n(&a->r->go, __ATOMIC_ACQUIRE))
+        ;
+    uint64_t n = 0;
+    int rc;
+    while ((rc = weft_queue_put(a->r->q, (void *)1, 0)) != -WEFT_ESHUTDOWN)
+        n += rc == 0;
+    a->r->ok[a->id] = n;
+    return NULL;
+}
+
+static int dropped_items;
+static void count_drop(void *item)
+{
+    dropped_items++;
+}
+
+static void test_put_racing_shutdown(void **state)
+{
+    int trials = WEFT_TEST_SCALE(400);
+    for (int t = 0; t < trials; t++) {
+        bool immediate = t % 2;
+        size_t maxsize = (t / 2) % 2 ? 8 : 0; /* ring and locked store */
+        struct racer r = {0};
+        dropped_items = 0;
+        assert_int_equal(weft_queue_new(&r.q, &(weft_queue_opts){.maxsize = maxsize,
+                                                                 .discard = count_drop}), 0);
+        weft_thread *p[2];
+        struct racer_arg args[2] = {{&r, 0}, {&r, 1}};
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(weft_thread_start(&p[i], racing_putter, &args[i], NULL), 0);
+        __atomic_store_n(&r.go, 1, __ATOMIC_RELEASE);
+        weft_test_sleep(0.00002 * (t % 7));
+        assert_int_equal(weft_queue_shutdown(r.q, immediate), 0);
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(weft_thread_join(p[i], WEFT_FOREVER, NULL), 0);
+            weft_thread_free(p[i]);
+        }
+        uint64_t put = r.ok[0] + r.ok[1], got = 0;
+        void *item;
+        int rc;
+        while ((rc = weft_queue_get(r.q, &item, 0)) == 0) {
+            got++;
+            weft_queue_task_done(r.q);
+        }
+        assert_int_equal(rc, -WEFT_ESHUTDOWN);
+        if (immediate)
+            assert_true(got == 0 && (uint64_t)dropped_items == put);
+        else
+            assert_true(got == put && dropped_items == 0);
+        assert_int_equal(weft_queue_join(r.q, 0), 0);
+        weft_queue_free(r.q);
+    }
+}
+
 /* join() returns once every item is marked done by the workers. */
 static void *worker_with_task_done(void *arg)
 {
@@ -289,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_fifo_order_per_producer),
         cmocka_unit_test(test_shutdown_wakes_everyone),
         cmocka_unit_test(test_join_with_workers),
+        cmocka_unit_test(test_put_racing_shutdown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
