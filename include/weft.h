@@ -9,6 +9,7 @@
 #define WEFT_H
 
 #include "weft/common.h"
+#include "weft/executor.h"
 #include "weft/queue.h"
 #include "weft/sync.h"
 #include "weft/thread.h"

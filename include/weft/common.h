@@ -33,9 +33,12 @@ extern "C" {
 /*
  * Module-specific outcomes are plain errno values under a readable name, so every
  * call still returns 0 or a negative errno:
- *   WEFT_EBROKEN  a Barrier is broken (Python's BrokenBarrierError).
+ *   WEFT_EBROKEN    a Barrier is broken (Python's BrokenBarrierError).
+ *   WEFT_ESHUTDOWN  a queue or executor was shut down (Python's ShutDown, and
+ *                   RuntimeError on submit after shutdown).
  */
 #define WEFT_EBROKEN EPIPE
+#define WEFT_ESHUTDOWN ESHUTDOWN
 
 /*
  * Text for a weft result code: accepts 0, a negative errno (as returned by weft

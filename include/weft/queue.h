@@ -32,7 +32,6 @@ extern "C" {
 
 #define WEFT_EEMPTY EAGAIN
 #define WEFT_EFULL ENOBUFS
-#define WEFT_ESHUTDOWN ESHUTDOWN
 
 typedef struct weft_queue weft_queue;
 

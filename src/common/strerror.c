@@ -19,6 +19,10 @@ WEFT_API const char *weft_strerror(int code)
         return "not held by the caller";
     case WEFT_EBROKEN:
         return "broken (barrier broken, or peer gone)";
+    case WEFT_ESHUTDOWN:
+        return "shut down";
+    case ECANCELED:
+        return "cancelled";
     case EOVERFLOW:
         return "released too many times, or value too large";
     default:

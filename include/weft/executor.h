@@ -1,0 +1,189 @@
+/*
+ * weft/executor.h - Python's concurrent.futures.ThreadPoolExecutor, Future,
+ * wait() and as_completed(), in C, on a work-stealing pool.
+ *
+ *     weft_executor *ex;
+ *     weft_executor_new(&ex, &(weft_executor_opts){.max_workers = 4});
+ *     weft_future *f;
+ *     weft_executor_submit(ex, download, "a.zip", &f);
+ *     void *result;
+ *     int rc = weft_future_result(f, WEFT_FOREVER, &result);
+ *     weft_future_free(f);
+ *     weft_executor_free(ex);           // the end of Python's `with` block
+ *
+ * Tasks are `void *fn(void *arg)`. A task reports failure - Python's exception -
+ * by calling weft_task_fail(code, fmt, ...) before it returns; the future then
+ * carries the code and message instead of a result.
+ *
+ * Workers start lazily, one per submission while fewer than max_workers run and
+ * none is idle. Each worker keeps its own deque of tasks: tasks submitted from
+ * inside a task go to that worker's deque (last in, first out, for locality), and
+ * idle workers steal from the others (oldest first). Idle workers sleep; an idle
+ * pool uses no CPU. A task may wait on futures of tasks it submitted: while it
+ * waits, its worker runs other queued tasks, so recursive divide-and-conquer
+ * never deadlocks the pool.
+ *
+ * Thread-safety: every call may be made from any thread, including from tasks
+ * and done-callbacks, unless it says otherwise.
+ */
+#ifndef WEFT_EXECUTOR_H
+#define WEFT_EXECUTOR_H
+
+#include "weft/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct weft_executor weft_executor;
+typedef struct weft_future weft_future;
+
+/* Codes beside 0 and the usual -EINVAL/-ENOMEM/-ETIMEDOUT:
+ *   -WEFT_ECANCELLED  the future was cancelled (Python's CancelledError)
+ *   -WEFT_ESHUTDOWN   submit after shutdown (Python's RuntimeError); see queue.h */
+#define WEFT_ECANCELLED ECANCELED
+
+typedef struct weft_executor_opts {
+    /* Most worker threads; 0 means the number of CPUs the process may use. */
+    unsigned max_workers;
+    /* Worker names are "<prefix>_N" (Python's "ThreadPoolExecutor-0_N" when NULL). */
+    const char *thread_name_prefix;
+    /* Run once in each worker before its first task; a non-zero return (a
+     * negative errno) breaks the pool: pending and later futures fail with it
+     * (Python's BrokenThreadPool). */
+    int (*initializer)(void *arg);
+    void *initarg;
+} weft_executor_opts;
+
+/* Make a pool (no threads yet). opts may be NULL. Returns 0, -EINVAL, -ENOMEM. */
+WEFT_API int weft_executor_new(weft_executor **out, const weft_executor_opts *opts);
+
+/*
+ * Schedule fn(arg) and store a new future in *out (a reference the caller must
+ * release with weft_future_free; out may be NULL to fire and forget). Returns 0,
+ * -EINVAL (ex or fn NULL), -WEFT_ESHUTDOWN (after shutdown), -ENOMEM, or the
+ * initializer's code once the pool is broken. Never blocks.
+ */
+WEFT_API int weft_executor_submit(weft_executor *ex, void *(*fn)(void *arg), void *arg,
+                                  weft_future **out);
+
+/*
+ * Python's shutdown(wait, cancel_futures): refuse new submissions; with
+ * cancel_futures, cancel every task not yet started; with wait, return only when
+ * all running and queued tasks are done and the workers have exited. Returns 0,
+ * -EINVAL, -EDEADLK (wait requested from one of the pool's own tasks).
+ */
+WEFT_API int weft_executor_shutdown(weft_executor *ex, bool wait, bool cancel_futures);
+
+/* shutdown(wait=true, cancel_futures=false), then free the pool. Futures stay
+ * valid (they are reference-counted). NULL is ignored. Must not be called from
+ * one of the pool's own tasks. */
+WEFT_API void weft_executor_free(weft_executor *ex);
+
+/* Number of worker threads started so far. */
+WEFT_API unsigned weft_executor_workers(const weft_executor *ex);
+
+/* ---------------------------------------------------------------------------
+ * Tasks report failure.
+ */
+
+/* Mark the calling task failed with code (a negative errno; 0 or positive values
+ * are turned into -EIO) and a printf-style message (may be NULL), kept up to 255
+ * bytes. The task should return right after; its return value is ignored. Outside
+ * a task this does nothing and returns -EINVAL; otherwise 0. */
+WEFT_API int weft_task_fail(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---------------------------------------------------------------------------
+ * Futures. States: pending -> running -> finished (result or failure), or
+ * pending -> cancelled.
+ */
+
+/* Wait up to timeout for the outcome. Returns 0 and stores the task's return
+ * value in *result (if not NULL); or the task's failure code (weft_task_fail);
+ * -WEFT_ECANCELLED; -ETIMEDOUT; -EINVAL. Called from a task of the same pool,
+ * runs other queued tasks while it waits. */
+WEFT_API int weft_future_result(weft_future *f, double timeout, void **result);
+
+/* The failure message of a failed task ("" otherwise); valid while f is held. */
+WEFT_API const char *weft_future_error(const weft_future *f);
+
+/* Python's done(), running(), cancelled(). Never block. */
+WEFT_API bool weft_future_done(const weft_future *f);
+WEFT_API bool weft_future_running(const weft_future *f);
+WEFT_API bool weft_future_cancelled(const weft_future *f);
+
+/* Cancel if still pending: true if it is now cancelled (also if it already
+ * was), false if it is running or finished (as Python's cancel()). Runs the
+ * done-callbacks when it cancels. */
+WEFT_API bool weft_future_cancel(weft_future *f);
+
+/* Call fn(f, arg) once f is done (finished or cancelled) - at once, in the
+ * caller, if it already is; otherwise in the thread that completes it. Returns
+ * 0, -EINVAL, -ENOMEM. A callback may submit work and free other futures; it
+ * must not free f (the caller of the callback holds it). */
+WEFT_API int weft_future_add_done_callback(weft_future *f, void (*fn)(weft_future *f, void *arg),
+                                           void *arg);
+
+/* Take another reference (returned for convenience) / drop one. A future may be
+ * dropped at any time, from any thread, even while its task runs. */
+WEFT_API weft_future *weft_future_ref(weft_future *f);
+WEFT_API void weft_future_free(weft_future *f);
+
+/* ---------------------------------------------------------------------------
+ * wait(), as_completed(), map().
+ */
+
+typedef enum weft_wait_mode {
+    WEFT_ALL_COMPLETED = 0,
+    WEFT_FIRST_COMPLETED,
+    WEFT_FIRST_EXCEPTION, /* the first failed task; with no failure, as ALL_COMPLETED */
+} weft_wait_mode;
+
+/*
+ * Python's concurrent.futures.wait(): wait until the mode is satisfied or timeout.
+ * Stores in *n_done how many of fs[0..n) are done (if not NULL). Returns 0 (mode
+ * satisfied), -ETIMEDOUT, -EINVAL. Blocks (helping its pool when called from a
+ * task).
+ */
+WEFT_API int weft_wait(weft_future *const *fs, size_t n, weft_wait_mode mode, double timeout,
+                       size_t *n_done);
+
+/*
+ * Python's as_completed() as an iterator: set it up over fs[0..n) with one
+ * overall timeout, then call next until it returns -ENOENT (all yielded).
+ */
+typedef struct weft_as_completed weft_as_completed;
+WEFT_API int weft_as_completed_new(weft_as_completed **out, weft_future *const *fs, size_t n,
+                                   double timeout);
+/* The next future to complete (borrowed from the caller's array). Returns 0,
+ * -ENOENT (none left), -ETIMEDOUT (the overall timeout passed), -EINVAL. */
+WEFT_API int weft_as_completed_next(weft_as_completed *it, weft_future **f);
+WEFT_API void weft_as_completed_free(weft_as_completed *it);
+
+/*
+ * Python's Executor.map(fn, items, chunksize): results[i] = fn(items[i]) for i in
+ * [0, n), computed by the pool in chunks of `chunksize` items (0 or 1: one task
+ * per item), results in input order. Waits for all (helping when called from a
+ * task). Returns 0, the first failure code in input order (results past it are
+ * unspecified), -ETIMEDOUT, -EINVAL, -ENOMEM, -WEFT_ESHUTDOWN.
+ */
+WEFT_API int weft_executor_map(weft_executor *ex, void *(*fn)(void *item), void *const *items,
+                               void **results, size_t n, size_t chunksize, double timeout);
+
+/*
+ * Run fn(lo, hi, arg) over sub-ranges [lo, hi) that together cover [begin, end)
+ * exactly once, on the pool: the range is split in halves recursively, down to
+ * `grain` indices (0: chosen from the pool size), so idle workers steal big
+ * halves first. Returns when all are done: 0, the first failure code (a range
+ * that called weft_task_fail), -EINVAL (fn NULL, end < begin, grain < 0),
+ * -ENOMEM, -WEFT_ESHUTDOWN. The caller's thread works too.
+ */
+WEFT_API int weft_parallel_for(weft_executor *ex, long begin, long end, long grain,
+                               void (*fn)(long lo, long hi, void *arg), void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_EXECUTOR_H */
