@@ -133,8 +133,15 @@ WEFT_API int weft_thread_start(weft_thread **out, weft_thread_fn fn, void *arg,
     rc = pthread_create(&pt, &attr, trampoline, t);
     pthread_attr_destroy(&attr);
     if (rc) {
+        /* While listed, the record may have been handed out by weft_enumerate()
+         * or picked by the exit wait: those holders keep it alive through their
+         * references, so drop ours instead of freeing it, and let it read as a
+         * thread that has finished (ident 0, tid 0: it never ran). */
+        weft__flag_set(&t->started);
         weft__registry_remove(t);
-        free(t);
+        weft__flag_set(&t->finished);
+        weft__thread_unref(t); /* the thread's own: it never ran */
+        weft__thread_unref(t); /* the caller's: *out is left unchanged */
         return rc == EAGAIN ? -EAGAIN : -rc;
     }
     /* Detached after creation rather than through the attribute: same effect,
