@@ -73,10 +73,65 @@ static void test_failed_start_keeps_enumerated_handles_valid(void **state)
     assert_int_equal(weft_active_count(), 1);
 }
 
+/* ---- thread-local slots stay usable in a child of fork() ---- */
+
+static int stop_churn, churn_ready;
+
+static void *local_churn(void *arg)
+{
+    (void)arg;
+    /* Many live slots make every new slot scan a long table under the table's
+     * lock, so fork() often finds it held. */
+    enum { KEEP = 4096 };
+    static weft_local *keep[KEEP];
+    for (int i = 0; i < KEEP; i++)
+        assert_int_equal(weft_local_new(&keep[i], NULL), 0);
+    __atomic_store_n(&churn_ready, 1, __ATOMIC_RELEASE);
+    while (!__atomic_load_n(&stop_churn, __ATOMIC_ACQUIRE)) {
+        weft_local *l;
+        if (weft_local_new(&l, NULL) == 0)
+            weft_local_free(l);
+    }
+    for (int i = 0; i < KEEP; i++)
+        weft_local_free(keep[i]);
+    return NULL;
+}
+
+static void test_local_usable_after_fork(void **state)
+{
+    weft_thread *churn;
+    assert_int_equal(weft_thread_start(&churn, local_churn, NULL,
+                                       &(weft_thread_opts){.name = "churn"}), 0);
+    while (!__atomic_load_n(&churn_ready, __ATOMIC_ACQUIRE))
+        weft_test_sleep(0.001);
+    int hung = 0;
+    for (int i = 0; i < WEFT_TEST_SCALE(200) && !hung; i++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            alarm(5); /* a child stuck on the slot table dies of SIGALRM */
+            weft_local *l;
+            int ok = weft_local_new(&l, NULL) == 0 && weft_local_set(l, &ok, NULL) == 0 &&
+                     weft_local_get(l) == &ok;
+            weft_local_free(l);
+            _exit(ok ? 0 : 1);
+        }
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            hung = 1;
+    }
+    __atomic_store_n(&stop_churn, 1, __ATOMIC_RELEASE);
+    assert_int_equal(weft_thread_join(churn, WEFT_FOREVER, NULL), 0);
+    weft_thread_free(churn);
+    assert_int_equal(hung, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_failed_start_keeps_enumerated_handles_valid),
+        cmocka_unit_test(test_local_usable_after_fork),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
