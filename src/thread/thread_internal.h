@@ -25,10 +25,11 @@ struct weft_thread {
      * written, `finished` once fn has returned and `result` is written. */
     uint32_t started;
     uint32_t finished;
-    pid_t tid;           /* kernel thread id; written before `started` is set */
+    pid_t tid;           /* kernel thread id; written before `started` is set
+                          * (and rewritten by the fork child handler, alone) */
     unsigned long ident; /* pthread_self(); written before `started` is set */
     weft_thread_fn fn;   /* immutable after start */
-    void *arg;
+    void *arg;           /* immutable after start */
     void *result; /* written by the thread before `finished` is set */
     bool daemon;  /* immutable after start */
     uint8_t kind; /* enum weft__thread_kind, immutable */
