@@ -56,7 +56,9 @@ static inline uint32_t weft__ec_prepare(weft__ec *ec)
 static inline int weft__ec_wait(weft__ec *ec, uint32_t key, const weft__deadline *d,
                                 bool shared)
 {
-    if (d->nonblock)
+    /* Checked here too: a word that keeps changing returns the futex at once
+     * (-EAGAIN), and the caller's loop would otherwise never see the deadline. */
+    if (d->nonblock || (!d->forever && weft__deadline_passed(d)))
         return -ETIMEDOUT;
     int rc = weft__futex_wait(&ec->word, key, weft__deadline_ts(d), shared);
     return rc == -ETIMEDOUT ? -ETIMEDOUT : 0;

@@ -130,8 +130,13 @@ WEFT_API int weft_lock_destroy(weft_lock *l)
 {
     if (!l)
         return -EINVAL;
+    /* Relaxed: a snapshot. Destroying a lock other threads may still take is
+     * the caller's error; -EBUSY only catches a lock visibly held. */
     if (__atomic_load_n(&l->_state, __ATOMIC_RELAXED) != 0)
         return -EBUSY;
+    /* Only while checking is on: a lock recorded earlier and destroyed after
+     * checking was turned off keeps its node, and a new lock of the same name
+     * at the same address inherits its orders. */
     if (weft__lockdep_active())
         weft__lockdep_forget(l);
     return 0;

@@ -13,20 +13,8 @@
 #include <stdint.h>
 
 #include "internal/clock.h"
+#include "internal/cpu.h" /* weft__cpu_relax for the spin loops */
 #include "weft/sync.h"
-
-/* One iteration of a spin-wait: tell the CPU we are spinning (saves power, frees
- * the sibling hyper-thread, avoids a memory-order mis-speculation on exit). */
-static inline void weft__cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield" ::: "memory");
-#else
-    __asm__ __volatile__("" ::: "memory");
-#endif
-}
 
 /* A timeout the caller may not pass: NaN (Python raises ValueError for it). */
 static inline bool weft__timeout_invalid(double timeout)

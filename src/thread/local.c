@@ -57,11 +57,28 @@ static void run_at_thread_exit(void *unused)
     weft__local_run_dtors();
 }
 
+/* fork(): hold table_mu across it, so the child never inherits it locked by a
+ * thread that does not exist there (the child's weft_local_new/free and its
+ * threads' exits would wait for it for ever). */
+static void table_fork_prepare(void)
+{
+    pthread_mutex_lock(&table_mu);
+}
+
+static void table_fork_release(void)
+{
+    pthread_mutex_unlock(&table_mu);
+}
+
 static void make_exit_key(void)
 {
     /* On failure foreign threads' values leak at their exit; weft threads
      * still destroy theirs. */
     exit_key_ok = pthread_key_create(&exit_key, run_at_thread_exit) == 0;
+    /* Registered here, before any thread can take table_mu (every path to it
+     * goes through weft_local_new, hence this once). Failure (ENOMEM) only
+     * loses fork safety; there is nobody to report it to. */
+    (void)pthread_atfork(table_fork_prepare, table_fork_release, table_fork_release);
 }
 
 /* A free id, growing the table if needed. Called with table_mu held. */

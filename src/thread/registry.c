@@ -87,12 +87,15 @@ void weft__registry_add(weft_thread *t)
     pthread_mutex_unlock(&registry_mu);
 }
 
-void weft__registry_remove(weft_thread *t)
+void weft__registry_finish(weft_thread *t)
 {
+    /* Both under registry_mu, so fork_child sees the record either listed (and
+     * marks it finished itself) or already finished: never gone but "alive". */
     pthread_mutex_lock(&registry_mu);
     bool was = t->listed;
     if (was)
         unlink_record(t);
+    weft__flag_set(&t->finished);
     pthread_mutex_unlock(&registry_mu);
     if (was)
         weft__thread_unref(t); /* the registry's reference */
@@ -113,7 +116,9 @@ __attribute__((constructor)) static void registry_init(void)
         current = &main_record;
     }
     /* Loaded by dlopen() in another thread: main's ident stays unknown (0). */
-    main_record.started = WEFT__FLAG_SET; /* static: never freed, refs unused */
+    /* Static: references to it are counted like any other, but the last one
+     * never frees it (weft__thread_unref checks the kind). */
+    main_record.started = WEFT__FLAG_SET;
     pthread_mutex_lock(&registry_mu);
     link_tail(&main_record);
     pthread_mutex_unlock(&registry_mu);
@@ -132,8 +137,7 @@ static void drop_dummy(void *p)
     weft_thread *t = p;
     if (current == t)
         current = NULL;
-    weft__registry_remove(t);
-    weft__flag_set(&t->finished);
+    weft__registry_finish(t);
     weft__thread_unref(t); /* the thread's own reference */
 }
 
@@ -261,7 +265,9 @@ static void fork_parent(void)
 }
 
 /* In the child only the forking thread exists: it becomes the main thread, and
- * every other record is marked finished and dropped from the registry. The
+ * every other listed record is marked finished and dropped from the registry.
+ * (A record leaves the list and is marked finished in one step under
+ * registry_mu - weft__registry_finish - so none can be caught in between.) The
  * references those threads held on their own records die with them. */
 static void fork_child(void)
 {

@@ -80,8 +80,10 @@ WEFT_API void weft_thread_free(weft_thread *t)
 /* Kernel-visible name: the first 15 bytes (the kernel's limit, TASK_COMM_LEN). */
 static void set_os_name(const char *name)
 {
+    /* Cut by hand: snprintf's deliberate truncation trips GCC 12's
+     * -Wformat-truncation (an error under -Werror) in optimised builds. */
     char os_name[16];
-    size_t n = strnlen(name, sizeof os_name - 1); /* cut on purpose */
+    size_t n = strnlen(name, sizeof os_name - 1);
     memcpy(os_name, name, n);
     os_name[n] = '\0';
     pthread_setname_np(pthread_self(), os_name);
@@ -100,9 +102,10 @@ static void *trampoline(void *p)
 
     t->result = result;
     weft__local_run_dtors();   /* threading.local values die with the thread */
-    weft__registry_remove(t);  /* no longer in enumerate() once join returns */
+    /* Out of enumerate() and finished in one step (publishes result; wakes
+     * joiners), so join never returns while enumerate() still lists it. */
     weft__set_current(NULL);
-    weft__flag_set(&t->finished); /* publishes result; wakes joiners */
+    weft__registry_finish(t);
     weft__thread_unref(t);     /* the thread's own reference */
     return NULL;
 }
@@ -162,8 +165,15 @@ WEFT_API int weft_thread_start(weft_thread **out, weft_thread_fn fn, void *arg,
     rc = pthread_create(&t->pthread, &attr, trampoline, t);
     pthread_attr_destroy(&attr);
     if (rc) {
-        weft__registry_remove(t);
-        free(t);
+        /* While listed, the record may have been handed out by weft_enumerate()
+         * or picked by the exit wait: those holders keep it alive through their
+         * references, so drop ours instead of freeing it, and let it read as a
+         * thread that has finished (ident 0, tid 0: it never ran). */
+        weft__flag_set(&t->started);
+        weft__thread_forget_pthread(t); /* there is no pthread to join or detach */
+        weft__registry_finish(t);
+        weft__thread_unref(t); /* the thread's own: it never ran */
+        weft__thread_unref(t); /* the caller's: *out is left unchanged */
         return rc == EAGAIN ? -EAGAIN : -rc;
     }
     *out = t;

@@ -25,17 +25,19 @@ struct weft_thread {
      * written, `finished` once fn has returned and `result` is written. */
     uint32_t started;
     uint32_t finished;
-    /* The pthread, joinable until reaped. Written by the starter before any
-     * other thread can reach the record (it is published by returning it). */
+    /* The pthread, joinable until reaped. Written by pthread_create in the
+     * starter; read only by whoever reaps, which the caller's reference (dropped
+     * after start returns) orders after that write. */
     pthread_t pthread;
     /* 0 until someone claims the pthread for reaping (atomic CAS to 1): the
      * first joiner to see `finished` (pthread_join), or the last reference going
      * away unjoined (pthread_detach). Exactly one of them wins. */
     uint32_t reaped;
-    pid_t tid;           /* kernel thread id; written before `started` is set */
+    pid_t tid;           /* kernel thread id; written before `started` is set
+                          * (and rewritten by the fork child handler, alone) */
     unsigned long ident; /* pthread_self(); written before `started` is set */
     weft_thread_fn fn;   /* immutable after start */
-    void *arg;
+    void *arg;           /* immutable after start */
     void *result; /* written by the thread before `finished` is set */
     bool daemon;  /* immutable after start */
     uint8_t kind; /* enum weft__thread_kind, immutable */
@@ -53,7 +55,8 @@ void weft__thread_forget_pthread(weft_thread *t);
 
 /* Registry (registry.c). */
 void weft__registry_add(weft_thread *t);    /* takes a registry reference */
-void weft__registry_remove(weft_thread *t); /* drops it; no-op if not listed */
+/* Leave the registry and set `finished`, atomically with respect to fork(). */
+void weft__registry_finish(weft_thread *t);
 void weft__registry_arm_exit_wait(void);    /* install the atexit wait, once */
 void weft__set_current(weft_thread *t);     /* the calling thread's record */
 unsigned long weft__next_thread_number(void);
