@@ -20,6 +20,17 @@ static inline bool weft__lockdep_active(void)
     return __atomic_load_n(&weft__lockdep_on, __ATOMIC_RELAXED) != 0;
 }
 
+/* Non-zero once checking has ever been on: the graph may then hold nodes, and a
+ * lock's init and destroy must forget its address (even with checking off now),
+ * or a new lock at that address - a stack lock, a reused allocation - would
+ * inherit the old one's orders. Relaxed, like the switch. */
+extern int weft__lockdep_used;
+
+static inline bool weft__lockdep_recorded(void)
+{
+    return __atomic_load_n(&weft__lockdep_used, __ATOMIC_RELAXED) != 0;
+}
+
 /* Before a blocking acquire of `lock` at file:line: compare with the locks the
  * calling thread holds, record the new orders and report any inversion. Must be
  * called before the caller may sleep, so the report comes before a deadlock.

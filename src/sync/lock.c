@@ -123,6 +123,8 @@ WEFT_API int weft_lock_init(weft_lock *l, const char *name)
      * is the caller's business, e.g. through thread creation or a lock). */
     l->_state = 0;
     l->_name = name;
+    if (weft__lockdep_recorded()) /* a new lock, perhaps at an old one's address */
+        weft__lockdep_forget(l);
     return 0;
 }
 
@@ -134,10 +136,8 @@ WEFT_API int weft_lock_destroy(weft_lock *l)
      * the caller's error; -EBUSY only catches a lock visibly held. */
     if (__atomic_load_n(&l->_state, __ATOMIC_RELAXED) != 0)
         return -EBUSY;
-    /* Only while checking is on: a lock recorded earlier and destroyed after
-     * checking was turned off keeps its node, and a new lock of the same name
-     * at the same address inherits its orders. */
-    if (weft__lockdep_active())
+    /* Also with checking off now: it may have been recorded while it was on. */
+    if (weft__lockdep_recorded())
         weft__lockdep_forget(l);
     return 0;
 }

@@ -50,6 +50,7 @@
 /* Switch and environment                                                    */
 
 int weft__lockdep_on;
+int weft__lockdep_used;
 
 static void lockdep_atfork_prepare(void);
 static void lockdep_atfork_parent(void);
@@ -58,8 +59,10 @@ static void lockdep_atfork_child(void);
 __attribute__((constructor)) static void lockdep_from_env(void)
 {
     const char *v = getenv("WEFT_LOCKDEP");
-    if (v && *v && strcmp(v, "0") != 0)
+    if (v && *v && strcmp(v, "0") != 0) {
+        __atomic_store_n(&weft__lockdep_used, 1, __ATOMIC_RELAXED);
         __atomic_store_n(&weft__lockdep_on, 1, __ATOMIC_RELAXED);
+    }
     /* Keep g.mu usable in a child of fork(): held across the fork by the
      * forking thread, released on both sides. Failure (ENOMEM) only loses that
      * guarantee; nothing to report it to at this point. */
@@ -822,6 +825,8 @@ void weft__lockdep_forget(const void *lock)
 
 WEFT_API bool weft_lockdep_enable(bool on)
 {
+    if (on) /* before the switch: whoever sees it on also sees this */
+        __atomic_store_n(&weft__lockdep_used, 1, __ATOMIC_RELAXED);
     bool was = __atomic_exchange_n(&weft__lockdep_on, on ? 1 : 0, __ATOMIC_RELAXED) != 0;
     if (on && !was && !tl.graph_held) {
         /* Releases were not seen while off: every entry from before is void. */

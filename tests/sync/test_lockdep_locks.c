@@ -232,6 +232,30 @@ static void test_try_and_destroy(void **state)
     weft_lock_destroy(&b);
 }
 
+/* A lock destroyed, or re-initialised, while checking is off must not hand its
+ * recorded orders to the next lock at its address. */
+static void test_forget_while_off(void **state)
+{
+    weft_lock first, second;
+    weft_lock_init(&first, "first");
+    weft_lock_init(&second, "second");
+    weft_lock_acquire(&first, WEFT_FOREVER);
+    weft_lock_acquire(&second, WEFT_FOREVER); /* records first -> second */
+    weft_lock_release(&second);
+    weft_lock_release(&first);
+    weft_lockdep_enable(false);
+    assert_int_equal(weft_lock_destroy(&first), 0);
+    weft_lock_init(&first, "first"); /* a new lock at the same address */
+    weft_lockdep_enable(true);
+    weft_lock_acquire(&second, WEFT_FOREVER);
+    weft_lock_acquire(&first, WEFT_FOREVER); /* second -> first: no old order left */
+    weft_lock_release(&first);
+    weft_lock_release(&second);
+    assert_int_equal(cap_n, 0);
+    weft_lock_destroy(&first);
+    weft_lock_destroy(&second);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -241,6 +265,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock_released_by_other_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_self_reacquire, setup, teardown),
         cmocka_unit_test_setup_teardown(test_try_and_destroy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forget_while_off, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
