@@ -86,6 +86,11 @@ static void start_crowd(struct crowd *c, struct member *m, pthread_t *th)
         m[i] = (struct member){.c = c, .id = i};
         assert_int_equal(pthread_create(&th[i], NULL, waiter, &m[i]), 0);
     }
+    /* Waiters with a short timeout may give up before the last one registers
+     * (a loaded machine, TSan): only wait for all of them to be asleep when
+     * their timeout is long enough not to matter. */
+    if (c->timeout >= 0 && c->timeout < 1.0)
+        return;
     /* White box: each waiter counts itself in _waiters after reading the word. */
     double end = t_now() + 10;
     while (__atomic_load_n(&c->ev._waiters, __ATOMIC_ACQUIRE) < WAITERS) {
