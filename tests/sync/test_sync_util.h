@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "weft_test.h"
+
 /* Iteration counts: full size normally and under ASan, halved under TSan, so
  * each program stays well under 20 s on 2 cores. */
 #if defined(WEFT_TSAN)
@@ -15,19 +17,9 @@
 #define SCALE(n) (n)
 #endif
 
-static inline double t_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static inline void t_sleep(double seconds)
-{
-    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
+/* Clock and sleep: the helpers every test uses (tests/weft_test.h). */
+#define t_now weft_test_now
+#define t_sleep weft_test_sleep
 
 /* Start n threads running fn(args + i * size); join them all. */
 typedef void *(*t_fn)(void *);
