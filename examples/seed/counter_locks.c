@@ -18,12 +18,6 @@
 static weft_lock counter_lock = WEFT_LOCK_INIT_NAMED("counter");
 static long counter; /* guarded by counter_lock */
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* with counter_lock: counter += 1 */
 static void *lock_each_increment(void *arg)
@@ -52,7 +46,7 @@ static double run(weft_thread_fn fn)
     weft_thread *t[THREADS];
     int started = 0;
     counter = 0;
-    double t0 = now();
+    double t0 = seed_now();
     for (; started < THREADS; started++)
         if (weft_thread_start(&t[started], fn, NULL, NULL) != 0)
             break;
@@ -60,7 +54,7 @@ static double run(weft_thread_fn fn)
         weft_thread_join(t[i], WEFT_FOREVER, NULL);
         weft_thread_free(t[i]);
     }
-    double elapsed = now() - t0;
+    double elapsed = seed_now() - t0;
     return started == THREADS ? elapsed : -1;
 }
 

@@ -19,46 +19,29 @@ typedef struct download {
 static const download files[] = {{"a.zip", 0.2}, {"b.zip", 0.3}, {"c.zip", 0.4}};
 #define NFILES (sizeof files / sizeof files[0])
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
-/* time.sleep(): an absolute deadline, so a signal cannot shorten the nap. */
-static void sleep_for(double seconds)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    long long ns = until.tv_nsec + (long long)(seconds * 1e9);
-    until.tv_sec += ns / 1000000000;
-    until.tv_nsec = ns % 1000000000;
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) != 0)
-        ;
-}
 
 /* The thread body: "download" one file. */
 static void *fetch(void *arg)
 {
     const download *d = arg;
-    sleep_for(d->seconds);
+    seed_sleep(d->seconds);
     return NULL;
 }
 
 static double serial(void)
 {
-    double t0 = now();
+    double t0 = seed_now();
     for (size_t i = 0; i < NFILES; i++)
         fetch((void *)&files[i]);
-    return now() - t0;
+    return seed_now() - t0;
 }
 
 /* One thread per file, then wait for all of them. Returns -1 on failure. */
 static double threaded(void)
 {
     weft_thread *t[NFILES];
-    double t0 = now();
+    double t0 = seed_now();
     for (size_t i = 0; i < NFILES; i++) {
         int rc = weft_thread_start(&t[i], fetch, (void *)&files[i],
                                    &(weft_thread_opts){.name = files[i].file});
@@ -75,7 +58,7 @@ static double threaded(void)
         weft_thread_join(t[i], WEFT_FOREVER, NULL);
         weft_thread_free(t[i]);
     }
-    return now() - t0;
+    return seed_now() - t0;
 }
 
 WEFT_SEED(download, "three downloads: one after another vs. all at once in threads")

@@ -22,28 +22,12 @@ static weft_lock outbox_lock = WEFT_LOCK_INIT_NAMED("outbox");
 static int outbox[EMAILS]; /* ids of the e-mails sent, in order; guarded by outbox_lock */
 static int outbox_len;     /* guarded by outbox_lock */
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
-static void sleep_for(double seconds)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    long long ns = until.tv_nsec + (long long)(seconds * 1e9);
-    until.tv_sec += ns / 1000000000;
-    until.tv_nsec = ns % 1000000000;
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) != 0)
-        ;
-}
 
 static void *send_email(void *arg)
 {
     const email *e = arg;
-    sleep_for(e->send_time);
+    seed_sleep(e->send_time);
     weft_lock_acquire(&outbox_lock, WEFT_FOREVER);
     if (outbox_len < EMAILS)
         outbox[outbox_len] = e->id;
@@ -76,7 +60,7 @@ WEFT_SEED(emails, "100 e-mails sent by 100 threads, in the time of the slowest")
 
     weft_thread *t[EMAILS];
     int started = 0, rc = 0;
-    double t0 = now();
+    double t0 = seed_now();
     for (; started < EMAILS; started++)
         if ((rc = weft_thread_start(&t[started], send_email, &mail[started], NULL)) != 0)
             break;
@@ -84,7 +68,7 @@ WEFT_SEED(emails, "100 e-mails sent by 100 threads, in the time of the slowest")
         weft_thread_join(t[i], WEFT_FOREVER, NULL);
         weft_thread_free(t[i]);
     }
-    double elapsed = now() - t0;
+    double elapsed = seed_now() - t0;
     SEED_CHECK(rc == 0, "thread %d: weft_thread_start: %s", started, weft_strerror(rc));
 
     int once = sent_once();

@@ -14,22 +14,12 @@
 
 static unsigned beats; /* written by the heartbeat, read by main: atomically */
 
-static void sleep_for(double seconds)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    long long ns = until.tv_nsec + (long long)(seconds * 1e9);
-    until.tv_sec += ns / 1000000000;
-    until.tv_nsec = ns % 1000000000;
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) != 0)
-        ;
-}
 
 /* Never returns: a daemon thread lives as long as the process. */
 static void *heartbeat(void *arg)
 {
     for (;;) {
-        sleep_for(0.1);
+        seed_sleep(0.1);
         unsigned n = __atomic_add_fetch(&beats, 1, __ATOMIC_RELAXED);
         printf("heartbeat %u: still here\n", n);
         fflush(stdout);
@@ -39,7 +29,7 @@ static void *heartbeat(void *arg)
 
 static void *work(void *arg)
 {
-    sleep_for(0.35); /* the real job, simulated */
+    seed_sleep(0.35); /* the real job, simulated */
     printf("worker: job done\n");
     fflush(stdout);
     return NULL;

@@ -15,6 +15,7 @@
 #define WEFT_SEED_H
 
 #include <stdio.h>
+#include <time.h>
 
 #define WEFT_SEED(name, about)                                                         \
     extern const char seed_##name##_about[];                                           \
@@ -32,5 +33,25 @@
             return 1;                                                                  \
         }                                                                              \
     } while (0)
+
+/* Python's time.monotonic(): seconds on a clock that never jumps. */
+static inline double seed_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Python's time.sleep(): to an absolute deadline, so a signal cannot shorten it. */
+static inline void seed_sleep(double seconds)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    long long ns = until.tv_nsec + (long long)(seconds * 1e9);
+    until.tv_sec += (time_t)(ns / 1000000000);
+    until.tv_nsec = (long)(ns % 1000000000);
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) != 0)
+        ;
+}
 
 #endif

@@ -16,24 +16,18 @@ typedef struct reminder {
     int rings;       /* how many times fn ran (atomic) */
 } reminder;
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void ring(void *arg)
 {
     reminder *a = arg;
-    a->rang_at = now() - a->started;
+    a->rang_at = seed_now() - a->started;
     __atomic_add_fetch(&a->rings, 1, __ATOMIC_RELAXED);
     printf("timer: %s (after %.2f s)\n", a->message, a->rang_at);
 }
 
 WEFT_SEED(timer, "a Timer that fires after its delay, and one cancelled in time")
 {
-    reminder tea = {"tea is ready", now(), 0, 0}, oven = {"oven is hot", now(), 0, 0};
+    reminder tea = {"tea is ready", seed_now(), 0, 0}, oven = {"oven is hot", seed_now(), 0, 0};
     weft_timer *t1, *t2;
     int rc = weft_timer_start(&t1, 0.1, ring, &tea, NULL);
     SEED_CHECK(rc == 0, "weft_timer_start: %s", weft_strerror(rc));
