@@ -29,50 +29,7 @@ static char fake[64];
 #define LC (&fake[4])
 #define LD (&fake[5])
 
-/* ---- reports captured by the reporter (guarded by cap_mu) ---- */
-#define CAP_MAX 8
-static pthread_mutex_t cap_mu = PTHREAD_MUTEX_INITIALIZER;
-static char *cap_text[CAP_MAX];
-static int cap_n;
-
-static void capture(const char *text, void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&cap_mu);
-    if (cap_n < CAP_MAX)
-        cap_text[cap_n] = strdup(text);
-    cap_n++;
-    pthread_mutex_unlock(&cap_mu);
-}
-
-static void cap_clear(void)
-{
-    pthread_mutex_lock(&cap_mu);
-    for (int i = 0; i < CAP_MAX; i++) {
-        free(cap_text[i]);
-        cap_text[i] = NULL;
-    }
-    cap_n = 0;
-    pthread_mutex_unlock(&cap_mu);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    weft_lockdep_enable(true);
-    weft_lockdep_reset();
-    weft_lockdep_set_reporter(capture, NULL);
-    cap_clear();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    weft_lockdep_set_reporter(NULL, NULL);
-    cap_clear();
-    return 0;
-}
+#include "lockdep_capture.h"
 
 /* ---- acquisitions as the lock code makes them ---- */
 static void take(const void *l, const char *name, int line)
@@ -120,10 +77,6 @@ static void run_step(step *s)
     weft_thread_free(t);
 }
 
-static bool has(const char *text, const char *what)
-{
-    return text && strstr(text, what) != NULL;
-}
 
 /* ------------------------------------------------------------------------ */
 

@@ -16,49 +16,8 @@
 #include "weft/sync.h"
 #include "weft/thread.h"
 
-/* ---- reports captured by the reporter (guarded by cap_mu) ---- */
-#define CAP_MAX 4
-static pthread_mutex_t cap_mu = PTHREAD_MUTEX_INITIALIZER;
-static char *cap_text[CAP_MAX];
-static int cap_n;
+#include "lockdep_capture.h"
 
-static void capture(const char *text, void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&cap_mu);
-    if (cap_n < CAP_MAX)
-        cap_text[cap_n] = strdup(text);
-    cap_n++;
-    pthread_mutex_unlock(&cap_mu);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    weft_lockdep_enable(true);
-    weft_lockdep_reset();
-    weft_lockdep_set_reporter(capture, NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    weft_lockdep_set_reporter(NULL, NULL);
-    pthread_mutex_lock(&cap_mu);
-    for (int i = 0; i < CAP_MAX; i++) {
-        free(cap_text[i]);
-        cap_text[i] = NULL;
-    }
-    cap_n = 0;
-    pthread_mutex_unlock(&cap_mu);
-    return 0;
-}
-
-static bool has(const char *text, const char *what)
-{
-    return text && strstr(text, what) != NULL;
-}
 
 static void run(const char *name, weft_thread_fn fn, void *arg)
 {
