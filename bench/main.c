@@ -2,7 +2,10 @@
  * bench/main.c - weft_bench: runs every benchmark for weft and for raw pthreads
  * in the same process and prints impl<TAB>name<TAB>value<TAB>unit lines.
  *
- *   weft_bench [--quick] [--repeats N] [--only NAME] [--list]
+ *   weft_bench [--quick] [--repeats N] [--only NAME] [--impl weft|pthread] [--list]
+ *
+ * --impl runs one implementation only (for profiling one side, e.g. under
+ * `strace -c -f` or `perf stat`); the figures are then not side by side.
  *
  * Method: each benchmark runs a warm-up, then `repeats` rounds; within a round
  * every implementation runs once, the order alternating between rounds so slow
@@ -141,14 +144,15 @@ double bench_percentile(double *v, long k, double p)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: weft_bench [--quick] [--repeats N] [--only NAME] [--list]\n");
+    fprintf(f, "usage: weft_bench [--quick] [--repeats N] [--only NAME] [--impl weft|pthread] "
+               "[--list]\n");
 }
 
 int main(int argc, char **argv)
 {
     int quick = getenv("WEFT_BENCH_QUICK") && strcmp(getenv("WEFT_BENCH_QUICK"), "0") != 0;
     int repeats = 0;
-    const char *only = NULL;
+    const char *only = NULL, *impl = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) {
             quick = 1;
@@ -156,6 +160,12 @@ int main(int argc, char **argv)
             repeats = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
             only = argv[++i];
+        } else if (!strcmp(argv[i], "--impl") && i + 1 < argc) {
+            impl = argv[++i];
+            if (strcmp(impl, "weft") != 0 && strcmp(impl, "pthread") != 0) {
+                usage(stderr);
+                return 1;
+            }
         } else if (!strcmp(argv[i], "--list")) {
             for (size_t b = 0; b < sizeof benches / sizeof *benches; b++) {
                 printf("%s\t%s\n", benches[b].name, benches[b].unit);
@@ -193,9 +203,14 @@ int main(int argc, char **argv)
             double v[MAX_REPEATS], aux[MAX_REPEATS];
             int ok;
         } im[2] = {{"weft", bn->weft, {0}, {0}, 1}, {"pthread", bn->pthread, {0}, {0}, 1}};
+        for (int i = 0; i < 2; i++)
+            if (impl && strcmp(impl, im[i].impl) != 0)
+                im[i].ok = 0;
 
         /* warm-up: a tenth of a run for each implementation, not recorded */
         for (int i = 0; i < 2; i++) {
+            if (!im[i].ok)
+                continue;
             double w = im[i].fn(n / 10 > 0 ? n / 10 : 1);
             if (w == BENCH_SKIP)
                 printf("# %s %s: not in this build of the library, skipped\n", im[i].impl,
