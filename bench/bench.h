@@ -56,6 +56,48 @@ static inline void bench_wait_gate(atomic_int *flag)
         ;
 }
 
+/* A second figure from the same run (queue_handoff_latency: the 99th percentile
+ * beside the median that the bench_fn returns). A bench_fn whose table entry names
+ * an aux row stores it here before returning. */
+extern double bench_aux;
+
+/* Exactness check shared by the queue rows: every consumer adds up what it got;
+ * the totals must equal those of the items 1..n (count, sum, sum of squares, all
+ * mod 2^64), so no item was lost, duplicated or invented. */
+struct bench_tally {
+    uint64_t count, sum, sumsq;
+};
+
+static inline void bench_tally_add(struct bench_tally *t, uint64_t v)
+{
+    t->count++;
+    t->sum += v;
+    t->sumsq += v * v;
+}
+
+/* Returns 0 when t is exactly the tally of 1..n; otherwise reports a failure
+ * naming impl and row and returns -1. */
+int bench_tally_check(const struct bench_tally *t, uint64_t n, const char *impl,
+                      const char *row);
+
+/* The pseudo-random priorities of priority_queue_put_get_1thread: a 64-bit LCG
+ * (Knuth's MMIX constants), priority = top 20 bits of the state. The Python, Go
+ * and GLib peers compute the same sequence. */
+static inline uint64_t bench_prio_next(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return *state >> 44;
+}
+
+/* Percentile p (0..100) of v[0..k), sorting v in place: the element of rank
+ * ceil(p/100 * k) (nearest rank). */
+double bench_percentile(double *v, long k, double p);
+
+/* Queue sizes shared by every implementation of the queue rows. */
+#define BENCH_QUEUE_MAXSIZE 1024 /* bounded rows */
+#define BENCH_PRIO_BATCH 1024    /* priority row: items put before they are all got */
+#define BENCH_BATCH 16           /* _batch16 row: items per put_many / get_many */
+
 /* Implementations: bench_weft.c and peer_pthread.c. */
 
 double weft_spawn_join(long n);
@@ -64,10 +106,21 @@ double weft_counter_2threads(long n);
 double weft_cpu_2threads(long n);
 double weft_event_pingpong(long n);
 
+double weft_queue_spsc(long n);
+double weft_queue_mpmc(long n);
+double weft_queue_spsc_batch(long n);
+double weft_prio_put_get(long n);
+double weft_queue_handoff(long n);
+
 double pthread_spawn_join(long n);
 double pthread_lock_acquire_release(long n);
 double pthread_counter_2threads(long n);
 double pthread_cpu_2threads(long n);
 double pthread_event_pingpong(long n);
+double pthread_queue_spsc(long n);
+double pthread_queue_mpmc(long n);
+double pthread_queue_spsc_batch(long n);
+double pthread_prio_put_get(long n);
+double pthread_queue_handoff(long n);
 
 #endif

@@ -2,7 +2,10 @@
  * bench/main.c - weft_bench: runs every benchmark for weft and for raw pthreads
  * in the same process and prints impl<TAB>name<TAB>value<TAB>unit lines.
  *
- *   weft_bench [--quick] [--repeats N] [--only NAME] [--list]
+ *   weft_bench [--quick] [--repeats N] [--only NAME] [--impl weft|pthread] [--list]
+ *
+ * --impl runs one implementation only (for profiling one side, e.g. under
+ * `strace -c -f` or `perf stat`); the figures are then not side by side.
  *
  * Method: each benchmark runs a warm-up, then `repeats` rounds; within a round
  * every implementation runs once, the order alternating between rounds so slow
@@ -32,20 +35,38 @@ struct bench {
     enum stat stat;
     long n; /* iterations per run in a full run */
     bench_fn weft, pthread;
+    /* A second row from the same runs (bench_aux after each run), reduced the same
+     * way, or NULL. */
+    const char *aux;
 };
 
 /* Sizes: each run takes roughly 0.05-0.4 s on the 2-core reference machine. */
 static const struct bench benches[] = {
-    {"thread_spawn_join", "us/op", STAT_MEDIAN, 4000, weft_spawn_join, pthread_spawn_join},
+    {"thread_spawn_join", "us/op", STAT_MEDIAN, 4000, weft_spawn_join, pthread_spawn_join,
+     NULL},
     {"lock_acquire_release", "ns/op", STAT_MIN, 20000000, weft_lock_acquire_release,
-     pthread_lock_acquire_release},
+     pthread_lock_acquire_release, NULL},
     {"counter_lock_per_increment_2threads", "ns/incr", STAT_MEDIAN, 4000000,
-     weft_counter_2threads, pthread_counter_2threads},
+     weft_counter_2threads, pthread_counter_2threads, NULL},
     {"cpu_bound_2threads_speedup", "x", STAT_MEDIAN, 100000000, weft_cpu_2threads,
-     pthread_cpu_2threads},
+     pthread_cpu_2threads, NULL},
     {"event_pingpong_2threads", "us/rtt", STAT_MEDIAN, 20000, weft_event_pingpong,
-     pthread_event_pingpong},
+     pthread_event_pingpong, NULL},
+    /* queue rows: n items moved (ops = items; priority: put+get pairs; handoff:
+     * round trips, each timed alone) */
+    {"queue_fifo_spsc_bounded1024", "ops/s", STAT_MEDIAN, 4000000, weft_queue_spsc,
+     pthread_queue_spsc, NULL},
+    {"queue_fifo_mpmc_2p2c_bounded1024", "ops/s", STAT_MEDIAN, 4000000, weft_queue_mpmc,
+     pthread_queue_mpmc, NULL},
+    {"queue_fifo_spsc_bounded1024_batch16", "ops/s", STAT_MEDIAN, 8000000,
+     weft_queue_spsc_batch, pthread_queue_spsc_batch, NULL},
+    {"priority_queue_put_get_1thread", "ops/s", STAT_MEDIAN, 2000000, weft_prio_put_get,
+     pthread_prio_put_get, NULL},
+    {"queue_handoff_latency_p50", "us/rtt", STAT_MEDIAN, 20000, weft_queue_handoff,
+     pthread_queue_handoff, "queue_handoff_latency_p99"},
 };
+
+double bench_aux;
 
 static int failures;     /* exactness failures */
 static int errors;       /* other errors */
@@ -78,6 +99,22 @@ uint64_t bench_cpu_work(uint64_t seed, long iters)
     return x;
 }
 
+int bench_tally_check(const struct bench_tally *t, uint64_t n, const char *impl,
+                      const char *row)
+{
+    struct bench_tally want = {0};
+    for (uint64_t v = 1; v <= n; v++)
+        bench_tally_add(&want, v);
+    if (t->count == want.count && t->sum == want.sum && t->sumsq == want.sumsq)
+        return 0;
+    bench_fail("%s %s: got %llu items (sum %llu, sum of squares %llu), expected items "
+               "1..%llu exactly once (sum %llu, sum of squares %llu)", impl, row,
+               (unsigned long long)t->count, (unsigned long long)t->sum,
+               (unsigned long long)t->sumsq, (unsigned long long)n,
+               (unsigned long long)want.sum, (unsigned long long)want.sumsq);
+    return -1;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -92,18 +129,30 @@ static double reduce(double *v, int k, enum stat stat)
     return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
 }
 
+double bench_percentile(double *v, long k, double p)
+{
+    qsort(v, (size_t)k, sizeof *v, cmp_double);
+    long rank = (long)((p / 100.0) * (double)k + 0.999999); /* nearest rank, 1-based */
+    if (rank < 1)
+        rank = 1;
+    if (rank > k)
+        rank = k;
+    return v[rank - 1];
+}
+
 #define MAX_REPEATS 32
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: weft_bench [--quick] [--repeats N] [--only NAME] [--list]\n");
+    fprintf(f, "usage: weft_bench [--quick] [--repeats N] [--only NAME] [--impl weft|pthread] "
+               "[--list]\n");
 }
 
 int main(int argc, char **argv)
 {
     int quick = getenv("WEFT_BENCH_QUICK") && strcmp(getenv("WEFT_BENCH_QUICK"), "0") != 0;
     int repeats = 0;
-    const char *only = NULL;
+    const char *only = NULL, *impl = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) {
             quick = 1;
@@ -111,9 +160,18 @@ int main(int argc, char **argv)
             repeats = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
             only = argv[++i];
+        } else if (!strcmp(argv[i], "--impl") && i + 1 < argc) {
+            impl = argv[++i];
+            if (strcmp(impl, "weft") != 0 && strcmp(impl, "pthread") != 0) {
+                usage(stderr);
+                return 1;
+            }
         } else if (!strcmp(argv[i], "--list")) {
-            for (size_t b = 0; b < sizeof benches / sizeof *benches; b++)
+            for (size_t b = 0; b < sizeof benches / sizeof *benches; b++) {
                 printf("%s\t%s\n", benches[b].name, benches[b].unit);
+                if (benches[b].aux)
+                    printf("%s\t%s\n", benches[b].aux, benches[b].unit);
+            }
             return 0;
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
@@ -135,19 +193,24 @@ int main(int argc, char **argv)
     int matched = 0;
     for (size_t b = 0; b < sizeof benches / sizeof *benches; b++) {
         const struct bench *bn = &benches[b];
-        if (only && strcmp(only, bn->name) != 0)
+        if (only && strcmp(only, bn->name) != 0 && !(bn->aux && !strcmp(only, bn->aux)))
             continue;
         matched++;
         long n = quick ? bn->n / 20 : bn->n;
         struct {
             const char *impl;
             bench_fn fn;
-            double v[MAX_REPEATS];
+            double v[MAX_REPEATS], aux[MAX_REPEATS];
             int ok;
-        } im[2] = {{"weft", bn->weft, {0}, 1}, {"pthread", bn->pthread, {0}, 1}};
+        } im[2] = {{"weft", bn->weft, {0}, {0}, 1}, {"pthread", bn->pthread, {0}, {0}, 1}};
+        for (int i = 0; i < 2; i++)
+            if (impl && strcmp(impl, im[i].impl) != 0)
+                im[i].ok = 0;
 
         /* warm-up: a tenth of a run for each implementation, not recorded */
         for (int i = 0; i < 2; i++) {
+            if (!im[i].ok)
+                continue;
             double w = im[i].fn(n / 10 > 0 ? n / 10 : 1);
             if (w == BENCH_SKIP)
                 printf("# %s %s: not in this build of the library, skipped\n", im[i].impl,
@@ -160,7 +223,9 @@ int main(int argc, char **argv)
                 int i = (r % 2) ? 1 - j : j; /* alternate which goes first */
                 if (!im[i].ok)
                     continue;
+                bench_aux = 0;
                 im[i].v[r] = im[i].fn(n);
+                im[i].aux[r] = bench_aux;
                 if (im[i].v[r] < 0)
                     im[i].ok = 0;
             }
@@ -172,12 +237,21 @@ int main(int argc, char **argv)
             for (int r = 0; r < repeats; r++)
                 printf(" %.4g", im[i].v[r]);
             printf(" (%s)\n", bn->stat == STAT_MIN ? "best" : "median");
+            if (bn->aux) {
+                printf("# %s %s n=%ld rounds:", im[i].impl, bn->aux, n);
+                for (int r = 0; r < repeats; r++)
+                    printf(" %.4g", im[i].aux[r]);
+                printf(" (%s)\n", bn->stat == STAT_MIN ? "best" : "median");
+            }
         }
         for (int i = 0; i < 2; i++) {
             if (!im[i].ok)
                 continue;
             printf("%s\t%s\t%.4g\t%s\n", im[i].impl, bn->name,
                    reduce(im[i].v, repeats, bn->stat), bn->unit);
+            if (bn->aux)
+                printf("%s\t%s\t%.4g\t%s\n", im[i].impl, bn->aux,
+                       reduce(im[i].aux, repeats, bn->stat), bn->unit);
         }
         fflush(stdout);
     }

@@ -190,7 +190,7 @@ END {
     for (i = 1; i <= ni; i++) line = line sprintf(" %9s", im[i])
     line = line " |"
     for (i = 2; i <= ni; i++) line = line sprintf(" %12s", "weft/" im[i])
-    line = line sprintf(" | %-16s %s", "target", "met")
+    line = line sprintf(" | %-20s %s", "target", "met")
     print line
     gsub(/./, "-", line); print line
     nmiss = 0
@@ -216,18 +216,25 @@ END {
         t = (n in target) ? target[n] : "-"
         met = "-"
         if (t != "-") {
-            op = substr(t, 1, 2); rhs = substr(t, 3); bound = ""
-            if (rhs ~ /^[0-9.]+$/) bound = rhs + 0
-            else {
-                split(rhs, p, "*"); f = (p[2] == "") ? 1 : p[2] + 0
-                if ((p[1], n) in have) bound = val[p[1], n] * f
+            # several targets separated by ",": NO if any is missed, ? if any
+            # cannot be checked (a figure missing) and none is missed
+            nt = split(t, tl, ","); met = "yes"
+            for (k = 1; k <= nt; k++) {
+                op = substr(tl[k], 1, 2); rhs = substr(tl[k], 3); bound = ""
+                if (rhs ~ /^[0-9.]+$/) bound = rhs + 0
+                else {
+                    split(rhs, p, "*"); f = (p[2] == "") ? 1 : p[2] + 0
+                    if ((p[1], n) in have) bound = val[p[1], n] * f
+                }
+                if (!(("weft", n) in have) || bound == "") m1 = "?"
+                else if (op == "<=") m1 = (val["weft", n] <= bound) ? "yes" : "NO"
+                else m1 = (val["weft", n] >= bound) ? "yes" : "NO"
+                if (m1 == "NO") met = "NO"
+                else if (m1 == "?" && met == "yes") met = "?"
             }
-            if (!(("weft", n) in have) || bound == "") met = "?"
-            else if (op == "<=") met = (val["weft", n] <= bound) ? "yes" : "NO"
-            else met = (val["weft", n] >= bound) ? "yes" : "NO"
             if (met == "NO") nmiss++
         }
-        line = line sprintf(" | %-16s %s", t, met)
+        line = line sprintf(" | %-20s %s", t, met)
         print line
     }
     print ""

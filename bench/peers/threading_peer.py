@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The CPython peer of weft_bench: the same benchmarks written with the threading
-module the way the tutorials use it (Thread(...).start(); join(), `with lock:`,
-Event set/wait/clear).
+and queue modules the way the tutorials use them (Thread(...).start(); join(),
+`with lock:`, Event set/wait/clear, queue.Queue put/get, PriorityQueue of
+(priority, item) tuples).
 
 Prints python<TAB>name<TAB>value<TAB>unit lines and '#' notes, with the same method
 as weft_bench: a warm-up, then REPEATS rounds, the median reported (the best for
@@ -13,6 +14,7 @@ usage: threading_peer.py [--quick]   (or WEFT_BENCH_QUICK=1)
 """
 import os
 import platform
+import queue
 import statistics
 import sys
 import threading
@@ -145,13 +147,170 @@ def event_pingpong(n):
     return (t1 - t0) / 1e3 / n  # us per round trip
 
 
-# name, unit, reduce, function, iterations (full run)
+# ---- queue rows: items are the integers 1..n, 0 the "no more" sentinel; every
+# consumer tallies what it got and the totals must be those of 1..n ----
+
+MAXSIZE = 1024     # bounded rows (BENCH_QUEUE_MAXSIZE in bench/bench.h)
+PRIO_BATCH = 1024  # priority row: items put before they are all got
+
+
+def tally_ok(row, count, total, squares, n):
+    want = (n, n * (n + 1) // 2, n * (n + 1) * (2 * n + 1) // 6)
+    if (count, total, squares) == want:
+        return True
+    fail("%s: got %d items (sum %d, sum of squares %d), expected items 1..%d exactly "
+         "once (sum %d, sum of squares %d)" % (row, count, total, squares, n, want[1], want[2]))
+    return False
+
+
+def run_gated(bodies):
+    """Start one thread per body, release them together, join: seconds taken."""
+    go = threading.Event()
+    threads = [threading.Thread(target=lambda b=b: (go.wait(), b())) for b in bodies]
+    for t in threads:
+        t.start()
+    t0 = now_ns()
+    go.set()
+    for t in threads:
+        t.join()
+    return (now_ns() - t0) / 1e9
+
+
+def queue_spsc(n):
+    q = queue.Queue(MAXSIZE)
+    got = [0, 0, 0, True]  # count, sum, sum of squares, in order
+
+    def producer():
+        put = q.put
+        for v in range(1, n + 1):
+            put(v)
+
+    def consumer():
+        get = q.get
+        count = total = squares = 0
+        in_order = True
+        for i in range(1, n + 1):
+            v = get()
+            in_order = in_order and v == i
+            count += 1
+            total += v
+            squares += v * v
+        got[:] = [count, total, squares, in_order]
+
+    secs = run_gated([producer, consumer])
+    if not got[3]:
+        fail("queue_fifo_spsc_bounded1024: items out of FIFO order")
+        return None
+    if not tally_ok("queue_fifo_spsc_bounded1024", got[0], got[1], got[2], n):
+        return None
+    return n / secs  # items per second
+
+
+def queue_mpmc(n):
+    q = queue.Queue(MAXSIZE)
+    half = n // 2
+    tallies = []
+
+    def producer(first, last):
+        put = q.put
+        for v in range(first, last + 1):
+            put(v)
+        put(0)
+
+    def consumer():
+        get = q.get
+        count = total = squares = 0
+        while True:
+            v = get()
+            if v == 0:
+                break
+            count += 1
+            total += v
+            squares += v * v
+        tallies.append((count, total, squares))  # list.append is atomic
+
+    secs = run_gated([lambda: producer(1, half), lambda: producer(half + 1, 2 * half),
+                      consumer, consumer])
+    sums = [sum(t[i] for t in tallies) for i in range(3)]
+    if not tally_ok("queue_fifo_mpmc_2p2c_bounded1024", sums[0], sums[1], sums[2], 2 * half):
+        return None
+    return 2 * half / secs  # items per second
+
+
+def prio_put_get(n):
+    n = max(n - n % PRIO_BATCH, PRIO_BATCH)
+    q = queue.PriorityQueue()
+    rng = 42
+    count = total = squares = 0
+    in_order = True
+    t0 = now_ns()
+    for b in range(0, n, PRIO_BATCH):
+        for k in range(1, PRIO_BATCH + 1):
+            # the LCG of bench_prio_next() in bench/bench.h
+            rng = (rng * 6364136223846793005 + 1442695040888963407) & MASK
+            q.put((rng >> 44, b + k))
+        prev = -1
+        for _ in range(PRIO_BATCH):
+            prio, v = q.get()
+            in_order = in_order and prio >= prev
+            prev = prio
+            count += 1
+            total += v
+            squares += v * v
+    t1 = now_ns()
+    if not in_order:
+        fail("priority_queue_put_get_1thread: priorities out of order")
+        return None
+    if not tally_ok("priority_queue_put_get_1thread", count, total, squares, n):
+        return None
+    return n / ((t1 - t0) / 1e9)  # put+get pairs per second
+
+
+def percentile(v, p):
+    """Nearest rank, as bench_percentile() in bench/main.c (sorts v)."""
+    v.sort()
+    rank = min(max(-(-len(v) * p // 100), 1), len(v))
+    return v[int(rank) - 1]
+
+
+def queue_handoff(n):
+    ping, pong = queue.Queue(), queue.Queue()
+
+    def partner():
+        for _ in range(n):
+            pong.put(ping.get() + 1)
+
+    t = threading.Thread(target=partner)
+    t.start()
+    lat = []
+    wrong = False
+    for i in range(n):
+        t0 = now_ns()
+        ping.put(2 * i)
+        back = pong.get()
+        t1 = now_ns()
+        wrong = wrong or back != 2 * i + 1
+        lat.append((t1 - t0) / 1e3)
+    t.join()
+    if wrong:
+        fail("queue_handoff_latency: an item came back changed")
+        return None
+    return percentile(lat, 50), percentile(lat, 99)  # us per round trip
+
+
+# name, unit, reduce, function, iterations (full run); a function that returns a
+# pair (handoff) gives the row and its "aux" row (name in AUX) from the same runs.
+AUX = {"queue_handoff_latency_p50": "queue_handoff_latency_p99"}
 BENCHES = [
     ("thread_spawn_join", "us/op", "median", spawn_join, 2000),
     ("lock_acquire_release", "ns/op", "best", lock_acquire_release, 2000000),
     ("counter_lock_per_increment_2threads", "ns/incr", "median", counter_2threads, 400000),
     ("cpu_bound_2threads_speedup", "x", "median", cpu_2threads, 1000000),
     ("event_pingpong_2threads", "us/rtt", "median", event_pingpong, 5000),
+    ("queue_fifo_spsc_bounded1024", "ops/s", "median", queue_spsc, 400000),
+    ("queue_fifo_mpmc_2p2c_bounded1024", "ops/s", "median", queue_mpmc, 400000),
+    ("priority_queue_put_get_1thread", "ops/s", "median", prio_put_get, 204800),
+    ("queue_handoff_latency_p50", "us/rtt", "median", queue_handoff, 20000),
 ]
 
 
@@ -175,10 +334,14 @@ def main():
             values.append(v)
         if len(values) != repeats:
             continue
-        value = min(values) if how == "best" else statistics.median(values)
-        print("# python %s n=%d rounds: %s (%s)" % (
-            name, n, " ".join("%.4g" % v for v in values), how))
-        print("python\t%s\t%.4g\t%s" % (name, value, unit))
+        rows = [(name, values)]
+        if name in AUX:
+            rows = [(name, [v[0] for v in values]), (AUX[name], [v[1] for v in values])]
+        for row, vals in rows:
+            value = min(vals) if how == "best" else statistics.median(vals)
+            print("# python %s n=%d rounds: %s (%s)" % (
+                row, n, " ".join("%.4g" % v for v in vals), how))
+            print("python\t%s\t%.4g\t%s" % (row, value, unit))
         sys.stdout.flush()
     return 3 if failures else 0
 
