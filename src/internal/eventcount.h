@@ -69,7 +69,7 @@ static inline void weft__ec_notify_all(weft__ec *ec, bool shared)
 {
     /* An RMW that changes nothing, to read the word in its total order after the
      * caller's change (see above); a plain load could see an older value. */
-    uint32_t w = __atomic_fetch_or(&ec->word, 0u, __ATOMIC_SEQ_CST);
+    uint32_t w = __atomic_fetch_add(&ec->word, 0u, __ATOMIC_SEQ_CST); /* lock xadd */
     if (!(w & 1u))
         return;
     /* Advance the counter and clear the bit; only the notifier whose CAS wins

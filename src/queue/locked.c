@@ -156,8 +156,18 @@ static int locked_try_get(weft_queue *q, void **item, int64_t *prio)
 static void locked_close(weft_queue *q)
 {
     weft_lock_acquire(&q->s.locked.lock, WEFT_FOREVER);
-    q->s.locked.closed = true;
+    /* Atomic store: ready() peeks at it without the lock. */
+    __atomic_store_n(&q->s.locked.closed, true, __ATOMIC_RELAXED);
     weft_lock_release(&q->s.locked.lock);
+}
+
+static bool locked_ready(const weft_queue *q, bool want_room)
+{
+    const struct weft__locked *s = &q->s.locked;
+    size_t len = __atomic_load_n(&s->len, __ATOMIC_RELAXED); /* a hint */
+    if (__atomic_load_n(&s->closed, __ATOMIC_RELAXED))
+        return true; /* the call will answer at once */
+    return want_room ? (q->maxsize == 0 || len < q->maxsize) : len > 0;
 }
 
 static size_t locked_size(const weft_queue *q)
@@ -192,6 +202,7 @@ const struct weft__store_ops weft__locked_ops = {
     .try_put = locked_try_put,
     .try_get = locked_try_get,
     .close = locked_close,
+    .ready = locked_ready,
     .size = locked_size,
     .puts = locked_puts,
     .destroy = locked_destroy,

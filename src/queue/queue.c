@@ -21,15 +21,16 @@
 #include "internal/cpu.h"
 #include "queue/queue_internal.h"
 
-/* Spin iterations (each a size check and a pause) before sleeping. A peer on the
- * other core usually makes room or an item within a few hundred ns; a futex
- * sleep and wake costs several microseconds on both sides. */
-#ifndef QUEUE_SPINS
-#define QUEUE_SPINS 200
-#endif
-#ifndef QUEUE_YIELDS
-#define QUEUE_YIELDS 0
-#endif
+/* Spinning before sleeping, adaptive per queue and direction (the idea of
+ * glibc's adaptive mutex): a peer running on another core usually makes room
+ * or an item within a few hundred nanoseconds, far less than a futex sleep and
+ * wake; but when the peer shares our core, every spin only delays it. So each
+ * side keeps a spin budget: it moves toward twice the spins that last
+ * succeeded, and shrinks when spinning ended in a sleep anyway. Each spin is
+ * one pause plus a look at our own next cell. */
+#define SPIN_MIN 64
+#define SPIN_MAX 1024
+#define SPIN_START 256
 
 enum { RUNNING = 0, SHUT = 1, SHUT_NOW = 2 };
 
@@ -148,17 +149,28 @@ static void notify_got(weft_queue *q)
  * number of times. Only a hint: the caller tries again either way. */
 static void spin_for(weft_queue *q, bool want_room)
 {
-    for (int i = 0; i < QUEUE_SPINS + QUEUE_YIELDS; i++) {
-        size_t n = q->ops->size(q);
-        if (want_room ? (q->maxsize == 0 || n < q->maxsize) : n > 0)
-            return;
-        if (shut_state(q) != RUNNING)
-            return;
-        if (i < QUEUE_SPINS)
-            weft__cpu_relax();
-        else
-            sched_yield();
+    uint32_t *budget = want_room ? &q->put_spins : &q->get_spins;
+    /* Relaxed: a tuning hint; a lost update only makes one guess less good. */
+    uint32_t limit = __atomic_load_n(budget, __ATOMIC_RELAXED);
+    if (limit == 0)
+        limit = SPIN_START;
+    uint32_t i = 0;
+    bool ok = false;
+    for (; i < limit; i++) {
+        if (q->ops->ready(q, want_room)) {
+            ok = true;
+            break;
+        }
+        weft__cpu_relax();
     }
+    int32_t target = ok ? (int32_t)(2 * i + SPIN_MIN) : 0;
+    int32_t next = (int32_t)limit + (target - (int32_t)limit) / 8;
+    if (next < SPIN_MIN)
+        next = SPIN_MIN;
+    if (next > SPIN_MAX)
+        next = SPIN_MAX;
+    if ((uint32_t)next != limit)
+        __atomic_store_n(budget, (uint32_t)next, __ATOMIC_RELAXED);
 }
 
 /* One put, waiting as the plan allows. Does not notify: the caller does, once

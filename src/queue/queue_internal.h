@@ -40,6 +40,9 @@ struct weft__store_ops {
     int (*try_get)(weft_queue *q, void **item, int64_t *prio);
     /* Refuse all later puts. Idempotent. */
     void (*close)(weft_queue *q);
+    /* A cheap hint, for spinning: might a put (want_room) or a get succeed
+     * now? Reads only what the caller's side already touches. */
+    bool (*ready)(const weft_queue *q, bool want_room);
     size_t (*size)(const weft_queue *q);
     /* Items ever put (for task accounting). */
     uint64_t (*puts)(const weft_queue *q);
@@ -95,9 +98,13 @@ struct weft_queue {
     uint32_t shutdown;
 
     /* Eventcounts: consumers sleep on not_empty, producers on not_full, join on
-     * all_done. Each on its own line so a notify reads a line nobody writes. */
+     * all_done. Each on its own line so a notify reads a line nobody writes.
+     * Beside each, how long that side spins before sleeping (see queue.c):
+     * written only on the slow path, relaxed. */
     _Alignas(WEFT__CACHELINE) weft__ec not_empty;
+    uint32_t get_spins;
     _Alignas(WEFT__CACHELINE) weft__ec not_full;
+    uint32_t put_spins;
     _Alignas(WEFT__CACHELINE) weft__ec all_done;
     /* Items marked done (task_done, or dropped by immediate shutdown). Atomic. */
     uint64_t done;

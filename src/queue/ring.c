@@ -111,6 +111,23 @@ static int ring_try_get(weft_queue *q, void **item, int64_t *prio)
     return 0;
 }
 
+static bool ring_ready(const weft_queue *q, bool want_room)
+{
+    const struct weft__ring *r = &q->s.ring;
+    /* Relaxed: a hint. The caller's own index and the cell it would use next,
+     * nothing of the other side's. */
+    if (want_room) {
+        uint64_t pos = __atomic_load_n(&r->tail, __ATOMIC_RELAXED);
+        if (pos & WEFT__RING_CLOSED)
+            return true; /* the put will answer at once */
+        uint64_t seq = __atomic_load_n(&cell_at(r, pos)->seq, __ATOMIC_RELAXED);
+        return (int64_t)(seq - pos) >= 0;
+    }
+    uint64_t pos = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
+    uint64_t seq = __atomic_load_n(&cell_at(r, pos)->seq, __ATOMIC_RELAXED);
+    return (int64_t)(seq - (pos + 1)) >= 0;
+}
+
 static size_t ring_size(const weft_queue *q)
 {
     const struct weft__ring *r = &q->s.ring;
@@ -158,6 +175,7 @@ const struct weft__store_ops weft__ring_ops = {
     .try_put = ring_try_put,
     .try_get = ring_try_get,
     .close = ring_close,
+    .ready = ring_ready,
     .size = ring_size,
     .puts = ring_puts,
     .destroy = ring_destroy,
