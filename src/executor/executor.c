@@ -121,6 +121,17 @@ weft_future *weft__find_work(weft_executor *ex, bool strict, bool *maybe)
 
 /* ---- workers ---- */
 
+/* Take one idle token if there is one. Relaxed CAS: a count, nothing published. */
+static bool take_idle_token(weft_executor *ex)
+{
+    uint32_t n = __atomic_load_n(&ex->idle_tokens, __ATOMIC_RELAXED);
+    while (n > 0)
+        if (__atomic_compare_exchange_n(&ex->idle_tokens, &n, n - 1, true, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED))
+            return true;
+    return false;
+}
+
 static void break_pool(weft_executor *ex, int code)
 {
     int zero = 0;
@@ -162,22 +173,23 @@ static void *worker_main(void *arg)
             continue;
         }
         uint32_t key = weft__ec_prepare(&ex->ec);
-        /* Relaxed: only a hint for lazy starts (submit reads it). */
-        __atomic_fetch_add(&ex->n_sleeping, 1, __ATOMIC_RELAXED);
+        /* Offer an idle token (see maybe_spawn). Relaxed: a heuristic count;
+         * the eventcount, not the token, guarantees the wake-up. */
+        __atomic_fetch_add(&ex->idle_tokens, 1, __ATOMIC_RELAXED);
         /* seq_cst: read before the strict search, so a GATE_CLOSED read here
          * means every outside push is visible to that search. */
         uint32_t gate = __atomic_load_n(&ex->gate, __ATOMIC_SEQ_CST);
         maybe = false;
         f = weft__find_work(ex, true, &maybe);
         if (!f && !maybe && gate == GATE_CLOSED) {
-            __atomic_fetch_sub(&ex->n_sleeping, 1, __ATOMIC_RELAXED);
+            take_idle_token(ex);
             break;
         }
         if (!f && !maybe) {
             weft__deadline forever = {.forever = true};
             weft__ec_wait(&ex->ec, key, &forever, false);
         }
-        __atomic_fetch_sub(&ex->n_sleeping, 1, __ATOMIC_RELAXED);
+        take_idle_token(ex); /* ours back, unless a submission claimed it */
         if (f) {
             weft__future_run(f);
             idle = 0;
@@ -226,11 +238,14 @@ out:
 }
 
 /* Python's rule: one more worker per submission while below the limit and none
- * is idle. Relaxed loads: a hint; n_started is read-mostly once the pool is up. */
+ * is idle. As Python's idle semaphore, a submission claims an idle worker's
+ * token, so two submissions never count on the same sleeper (each claimed
+ * sleeper is woken by the push and searches). Relaxed loads: a hint;
+ * n_started is read-mostly once the pool is up. */
 static void maybe_spawn(weft_executor *ex)
 {
     if (__atomic_load_n(&ex->n_started, __ATOMIC_RELAXED) < ex->max_workers &&
-        __atomic_load_n(&ex->n_sleeping, __ATOMIC_RELAXED) == 0)
+        !take_idle_token(ex))
         spawn_one(ex);
 }
 

@@ -131,7 +131,7 @@ struct weft_executor {
     _Alignas(WEFT__CACHELINE) struct weft__inject inject;
     _Alignas(WEFT__CACHELINE) weft__ec ec; /* idle workers and helpers sleep here */
     _Alignas(WEFT__CACHELINE) uint32_t gate; /* see GATE_* */
-    uint32_t n_sleeping;     /* workers asleep in the idle loop (for lazy starts) */
+    uint32_t idle_tokens;    /* offered by sleeping workers, claimed by submits */
     _Alignas(WEFT__CACHELINE) unsigned n_started; /* workers published (release) */
     unsigned max_workers;
     int broken;              /* initializer's failure code once broken, else 0 */
