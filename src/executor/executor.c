@@ -12,23 +12,29 @@
  * Sleeping without losing wake-ups. An idle worker searches, spins a little,
  * then prepares the pool's eventcount, searches again strictly (taking the
  * injection lock, every deque) and only then sleeps. Every producer of work
- * makes its item visible with a seq_cst store (the deque's bottom, the injection
- * link) and then calls weft__pool_wake, which loads the eventcount word with
- * seq_cst and calls notify only when the sleeper bit is set. The sleeper's
- * prepare is a seq_cst RMW and its searches use seq_cst loads of the same words.
+ * makes its item visible with a seq_cst write (the deque's bottom store, the
+ * injection queue's head exchange) and then calls weft__pool_wake, which loads
+ * the eventcount word with seq_cst and calls notify only when the sleeper bit is
+ * set. The sleeper's prepare is a seq_cst RMW and its strict search uses seq_cst
+ * loads of the same words (deque.c and inject.c give the details).
  * In the single order S of seq_cst operations, either the producer's load comes
  * after the prepare (it sees the bit - or a later counter - and wakes the
  * sleeper) or before it, and then the producer's store precedes the sleeper's
  * load, which finds the item. A worker that is busy costs a producer one plain
  * load of a line nobody writes.
  *
- * Shutdown and the gate. Outside submitters pass a gate word: they add GATE_ONE
- * (seq_cst RMW), check the closed bit, push, and subtract. Shutdown sets the bit
- * (seq_cst RMW, so each submitter's add is ordered before or after it) and waits
- * for the count to drain, so once the gate reads exactly GATE_CLOSED no outside
- * push is still to come. A worker exits when it read GATE_CLOSED and then found
- * nothing anywhere; a worker's own deque only receives its own pushes, so tasks
- * submitted from inside tasks are still run by their submitter.
+ * Shutdown without a lock on the submit path. An outside submitter first pushes
+ * (the head exchange, seq_cst) and then reads `closed` (seq_cst load). Shutdown
+ * sets `closed` (seq_cst RMW); a worker exits only after reading `closed` set
+ * (seq_cst) and then finding nothing in a strict search (whose head load is
+ * seq_cst). If the submitter read `closed` clear, its read precedes the close in
+ * the single order S, so its push precedes every exiting worker's search, which
+ * finds it: the task runs. If it read `closed` set, the task may have landed
+ * after the last worker left: the submitter cancels its own future (if no
+ * worker started it meanwhile) and reports -WEFT_ESHUTDOWN; a cancelled node
+ * left in the queue is released by whoever dequeues it, at the latest
+ * weft_executor_free. A worker's own deque only receives its own pushes, so
+ * tasks submitted from inside tasks are still run by their submitter.
  */
 #include <sched.h>
 #include <stdio.h>
@@ -46,6 +52,9 @@
 #endif
 #ifndef EXECUTOR_YIELDS
 #define EXECUTOR_YIELDS 8
+#endif
+#ifndef EXECUTOR_PAUSES
+#define EXECUTOR_PAUSES 8
 #endif
 #define EXECUTOR_MAX_WORKERS 65536
 
@@ -141,6 +150,18 @@ static void break_pool(weft_executor *ex, int code)
                                 __ATOMIC_RELAXED);
 }
 
+/* Pause between idle searches, longer each time (8, 16, ... up to 16x
+ * EXECUTOR_PAUSES pauses): a worker that keeps re-reading the injection queue's
+ * ends right behind a submitter makes each of its pushes miss the cache; backing
+ * off lets a few tasks gather and be taken as a batch, while a task arriving
+ * soon after the worker went idle is still picked up within microseconds. */
+static void backoff(unsigned idle)
+{
+    unsigned shift = idle / 8 < 4 ? idle / 8 : 4;
+    for (unsigned k = 0; k < ((unsigned)EXECUTOR_PAUSES << shift); k++)
+        weft__cpu_relax();
+}
+
 static void *worker_main(void *arg)
 {
     struct weft__worker *w = arg;
@@ -168,20 +189,18 @@ static void *worker_main(void *arg)
             if (idle > EXECUTOR_SPINS - EXECUTOR_YIELDS)
                 sched_yield();
             else
-                for (int k = 0; k < 8; k++)
-                    weft__cpu_relax();
+                backoff(idle);
             continue;
         }
         uint32_t key = weft__ec_prepare(&ex->ec);
         /* Offer an idle token (see maybe_spawn). Relaxed: a heuristic count;
          * the eventcount, not the token, guarantees the wake-up. */
         __atomic_fetch_add(&ex->idle_tokens, 1, __ATOMIC_RELAXED);
-        /* seq_cst: read before the strict search, so a GATE_CLOSED read here
-         * means every outside push is visible to that search. */
-        uint32_t gate = __atomic_load_n(&ex->gate, __ATOMIC_SEQ_CST);
+        /* seq_cst: read before the strict search; see the file comment. */
+        uint32_t closed = __atomic_load_n(&ex->closed, __ATOMIC_SEQ_CST);
         maybe = false;
         f = weft__find_work(ex, true, &maybe);
-        if (!f && !maybe && gate == GATE_CLOSED) {
+        if (!f && !maybe && closed) {
             take_idle_token(ex);
             break;
         }
@@ -209,7 +228,7 @@ static int spawn_one(weft_executor *ex)
     int rc = 0;
     /* Relaxed: n_started is written only under this lock. */
     unsigned n = __atomic_load_n(&ex->n_started, __ATOMIC_RELAXED);
-    if (n >= ex->max_workers || (__atomic_load_n(&ex->gate, __ATOMIC_RELAXED) & GATE_CLOSED) ||
+    if (n >= ex->max_workers || __atomic_load_n(&ex->closed, __ATOMIC_RELAXED) ||
         __atomic_load_n(&ex->broken, __ATOMIC_RELAXED))
         goto out;
     struct weft__worker *w = &ex->workers[n];
@@ -317,14 +336,15 @@ static int submit(weft_executor *ex, const weft_future *proto, weft_future **out
 {
     struct weft__worker *w = tls_worker;
     weft_future *f;
+    /* Relaxed: an early answer; the outside path below re-checks after its
+     * push, and a worker runs its own pushes before it exits. */
+    if (__atomic_load_n(&ex->closed, __ATOMIC_RELAXED))
+        return -WEFT_ESHUTDOWN;
+    int rc = __atomic_load_n(&ex->broken, __ATOMIC_RELAXED);
+    if (rc)
+        return rc;
     if (w && w->ex == ex) {
-        /* From one of our workers: its own deque. Relaxed reads of the flags: a
-         * push racing shutdown is still run by this worker before it exits. */
-        if (__atomic_load_n(&ex->gate, __ATOMIC_RELAXED) & GATE_CLOSED)
-            return -WEFT_ESHUTDOWN;
-        int broken = __atomic_load_n(&ex->broken, __ATOMIC_RELAXED);
-        if (broken)
-            return broken;
+        /* From one of our workers: its own deque. */
         if (!(f = make_future(ex, proto, out)))
             return -ENOMEM;
         if (weft__deque_push_owner(&w->deque, f))
@@ -333,15 +353,6 @@ static int submit(weft_executor *ex, const weft_future *proto, weft_future **out
         weft__pool_wake(ex);
         return 0;
     }
-    /* From outside: through the gate (see the file comment). seq_cst RMW. */
-    if (__atomic_fetch_add(&ex->gate, GATE_ONE, __ATOMIC_SEQ_CST) & GATE_CLOSED) {
-        /* Release: shutdown's wait reads the count with acquire. */
-        __atomic_fetch_sub(&ex->gate, GATE_ONE, __ATOMIC_RELEASE);
-        return -WEFT_ESHUTDOWN;
-    }
-    int rc = __atomic_load_n(&ex->broken, __ATOMIC_RELAXED);
-    if (rc)
-        goto out;
     /* The first worker is started before anything is queued, so a failure to
      * start it leaves nothing stranded. Relaxed: re-checked under the lock. */
     if (__atomic_load_n(&ex->n_started, __ATOMIC_RELAXED) == 0) {
@@ -349,20 +360,29 @@ static int submit(weft_executor *ex, const weft_future *proto, weft_future **out
         if (!rc && __atomic_load_n(&ex->n_started, __ATOMIC_RELAXED) == 0)
             rc = __atomic_load_n(&ex->broken, __ATOMIC_RELAXED) ?: -WEFT_ESHUTDOWN;
         if (rc)
-            goto out;
+            return rc;
     }
-    if (!(f = make_future(ex, proto, out))) {
-        rc = -ENOMEM;
-        goto out;
-    }
+    /* From outside: the injection queue, then the shutdown check (see the file
+     * comment). f holds an extra reference until the check is done, as the
+     * caller's may be absent (out NULL) and a worker may finish f at once. */
+    weft_future *mine = NULL;
+    if (!(f = make_future(ex, proto, &mine)))
+        return -ENOMEM;
     weft__inject_push(&ex->inject, f);
+    /* seq_cst: ordered after the push's exchange; see the file comment. */
+    if (__atomic_load_n(&ex->closed, __ATOMIC_SEQ_CST) && weft_future_cancel(f)) {
+        /* Too late: nobody may be left to run it. The pool's reference stays
+         * with the node in the queue. */
+        weft__future_unref(f);
+        return -WEFT_ESHUTDOWN;
+    }
     maybe_spawn(ex);
     weft__pool_wake(ex);
-out:
-    /* Release: our push happens before shutdown's (and exiting workers') read
-     * of the drained gate. */
-    __atomic_fetch_sub(&ex->gate, GATE_ONE, __ATOMIC_RELEASE);
-    return rc;
+    if (out)
+        *out = f;
+    else
+        weft__future_unref(f);
+    return 0;
 }
 
 WEFT_API int weft_executor_submit(weft_executor *ex, void *(*fn)(void *arg), void *arg,
@@ -428,14 +448,11 @@ WEFT_API int weft_executor_shutdown(weft_executor *ex, bool wait, bool cancel_fu
     if (cancel_futures)
         /* Relaxed: workers read it per task; a task dequeued just before runs. */
         __atomic_store_n(&ex->cancelling, 1, __ATOMIC_RELAXED);
-    /* seq_cst RMW: every submitter's gate RMW is ordered before or after it. */
-    __atomic_fetch_or(&ex->gate, GATE_CLOSED, __ATOMIC_SEQ_CST);
-    /* Acquire: submitters that got in have pushed (their release decrement). */
-    while (__atomic_load_n(&ex->gate, __ATOMIC_ACQUIRE) != GATE_CLOSED)
-        sched_yield();
+    /* seq_cst: see the file comment. */
+    __atomic_exchange_n(&ex->closed, 1, __ATOMIC_SEQ_CST);
     if (cancel_futures)
         drain_cancel(ex);
-    /* Idle workers wake, see the gate closed and nothing to do, and exit. */
+    /* Idle workers wake, see the pool closed and nothing to do, and exit. */
     weft__ec_notify_all(&ex->ec, false);
     if (wait) {
         weft_lock_acquire(&ex->spawn_lock, WEFT_FOREVER);
@@ -459,6 +476,9 @@ WEFT_API void weft_executor_free(weft_executor *ex)
         return;
     }
     weft_executor_shutdown(ex, true, false);
+    /* Nodes of submissions that lost the race with shutdown (cancelled by
+     * their submitters) may remain: release the pool's references. */
+    drain_cancel(ex);
     unsigned n = __atomic_load_n(&ex->n_started, __ATOMIC_ACQUIRE);
     for (unsigned i = 0; i < n; i++) {
         weft_thread_free(ex->workers[i].thread);

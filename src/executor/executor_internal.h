@@ -108,6 +108,10 @@ void weft__inject_push(struct weft__inject *q, weft_future *f);
  * held the lock (the queue may hold items). Not strict: may answer NULL from a
  * relaxed look at the ends; strict: a real attempt, for a check before sleeping. */
 weft_future *weft__inject_pop(struct weft__inject *q, bool strict, bool *busy);
+/* Up to max of the oldest futures into out[], oldest first, under one taking of
+ * the lock; returns how many. */
+size_t weft__inject_pop_many(struct weft__inject *q, bool strict, bool *busy,
+                            weft_future **out, size_t max);
 /* Whether anything looks queued (a snapshot). */
 bool weft__inject_nonempty(struct weft__inject *q);
 
@@ -121,16 +125,10 @@ struct weft__worker {
     weft_thread *thread;     /* written by the spawner under spawn_lock */
 };
 
-/* The gate word: bit 0 set once shut down; above it, twice the number of
- * submitters between their check of the bit and the end of their push into the
- * injection queue. Shutdown waits for those to finish. */
-#define GATE_CLOSED 1u
-#define GATE_ONE 2u
-
 struct weft_executor {
     _Alignas(WEFT__CACHELINE) struct weft__inject inject;
     _Alignas(WEFT__CACHELINE) weft__ec ec; /* idle workers and helpers sleep here */
-    _Alignas(WEFT__CACHELINE) uint32_t gate; /* see GATE_* */
+    _Alignas(WEFT__CACHELINE) uint32_t closed; /* set once by shutdown (seq_cst) */
     uint32_t idle_tokens;    /* offered by sleeping workers, claimed by submits */
     _Alignas(WEFT__CACHELINE) unsigned n_started; /* workers published (release) */
     unsigned max_workers;

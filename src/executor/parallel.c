@@ -184,7 +184,7 @@ WEFT_API int weft_parallel_for(weft_executor *ex, long begin, long end, long gra
         return -EINVAL;
     /* Relaxed: an early answer only; a shutdown racing this call is handled by
      * running the halves inline. */
-    if (__atomic_load_n(&ex->gate, __ATOMIC_RELAXED) & GATE_CLOSED)
+    if (__atomic_load_n(&ex->closed, __ATOMIC_RELAXED))
         return -WEFT_ESHUTDOWN;
     int broken = __atomic_load_n(&ex->broken, __ATOMIC_RELAXED);
     if (broken)

@@ -308,6 +308,61 @@ static void test_many_submitters(void **state)
     weft_executor_free(ex);
 }
 
+
+/* ---- submissions racing shutdown: accepted ones always complete ---- */
+
+struct racer {
+    weft_executor *ex;
+    weft_future *fs[4096];
+    size_t n;
+    uint64_t refused;
+};
+
+static void *race_submit(void *arg)
+{
+    struct racer *r = arg;
+    for (size_t i = 0; i < 4096; i++) {
+        weft_future *f = NULL;
+        int rc = weft_executor_submit(r->ex, plus_one, P(i), &f);
+        if (rc == -WEFT_ESHUTDOWN) {
+            assert_null(f);
+            r->refused++;
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        r->fs[r->n++] = f;
+    }
+    return NULL;
+}
+
+static void test_submit_races_shutdown(void **state)
+{
+    for (int round = 0; round < WEFT_TEST_SCALE(40); round++) {
+        weft_executor *ex = pool(2);
+        struct racer *r = calloc(2, sizeof *r);
+        weft_thread *t[2];
+        for (int i = 0; i < 2; i++) {
+            r[i].ex = ex;
+            assert_int_equal(weft_thread_start(&t[i], race_submit, &r[i], NULL), 0);
+        }
+        weft_test_sleep(0.0002 * (round % 5));
+        assert_int_equal(weft_executor_shutdown(ex, true, false), 0);
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(weft_thread_join(t[i], 60, NULL), 0);
+            weft_thread_free(t[i]);
+            assert_int_equal(r[i].n + r[i].refused, 4096);
+            for (size_t k = 0; k < r[i].n; k++) {
+                void *v;
+                /* Accepted before the close: ran, even though we shut down. */
+                assert_int_equal(weft_future_result(r[i].fs[k], 30, &v), 0);
+                weft_future_free(r[i].fs[k]);
+            }
+        }
+        free(r);
+        weft_executor_free(ex);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_callback_submits_more),
         cmocka_unit_test(test_futures_freed_from_other_threads),
         cmocka_unit_test(test_many_submitters),
+        cmocka_unit_test(test_submit_races_shutdown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
