@@ -28,7 +28,9 @@ int weft__deque_init(weft__deque *d);
 /* No thread may use d during or after this. */
 void weft__deque_destroy(weft__deque *d);
 
-/* Push item (non-NULL). Returns 0 or -ENOMEM (nothing pushed). */
+/* Push item (non-NULL). Returns 0 or -ENOMEM (nothing pushed). The new bottom is
+ * published with a seq_cst store, so a seq_cst load the caller makes afterwards
+ * (an eventcount check) is ordered after the push (see deque.c). */
 int weft__deque_push_owner(weft__deque *d, void *item);
 /* The newest item, or NULL when empty. */
 void *weft__deque_pop_owner(weft__deque *d);
