@@ -72,8 +72,8 @@ double weft_empty_tasks(long n)
     uint64_t want = (uint64_t)n * (uint64_t)(n + 1) / 2;
     if (done != (uint64_t)n || sum != want) {
         bench_fail("weft threadpool_empty_tasks_2workers: %llu results summing to %llu, "
-                   "expected %ld summing to %llu", (unsigned long long)done,
-                   (unsigned long long)sum, n, (unsigned long long)want);
+                   "expected %ld summing to %llu",
+                   (unsigned long long)done, (unsigned long long)sum, n, (unsigned long long)want);
         return -1;
     }
     return (double)n / ((double)(t1 - t0) / 1e9); /* tasks per second */
@@ -153,8 +153,8 @@ double weft_fib_recursive(long n)
     if (rc)
         return -1;
     if (bad) {
-        bench_fail("weft threadpool_fib25_recursive: fib(%d) = %llu, expected %llu",
-                   BENCH_FIB_N, (unsigned long long)bad, (unsigned long long)BENCH_FIB_RESULT);
+        bench_fail("weft threadpool_fib25_recursive: fib(%d) = %llu, expected %llu", BENCH_FIB_N,
+                   (unsigned long long)bad, (unsigned long long)BENCH_FIB_RESULT);
         return -1;
     }
     return (double)(t1 - t0) / 1e6 / (double)n; /* ms per fib(25) */
@@ -202,7 +202,8 @@ double weft_parallel_for_2threads(long n)
     }
     if (workers > 1) {
         bench_fail("weft parallel_for_speedup_2threads: %u workers started, expected at most 1 "
-                   "(plus the caller)", workers);
+                   "(plus the caller)",
+                   workers);
         return -1;
     }
     if (atomic_load(&seq.sum) != atomic_load(&par.sum)) {

@@ -172,8 +172,8 @@ double pthread_empty_tasks(long n)
     uint64_t want = (uint64_t)n * (uint64_t)(n + 1) / 2;
     if (done != (uint64_t)n || sum != want) {
         bench_fail("pthread threadpool_empty_tasks_2workers: %llu results summing to %llu, "
-                   "expected %ld summing to %llu", (unsigned long long)done,
-                   (unsigned long long)sum, n, (unsigned long long)want);
+                   "expected %ld summing to %llu",
+                   (unsigned long long)done, (unsigned long long)sum, n, (unsigned long long)want);
         return -1;
     }
     return (double)n / ((double)(t1 - t0) / 1e9); /* tasks per second */
@@ -215,8 +215,7 @@ double pthread_parallel_for_2threads(long n)
     int64_t t2 = bench_now_ns();
     if (half[0].sum + half[1].sum != seq.sum) {
         bench_fail("pthread parallel_for_speedup_2threads: parallel sum %llx, sequential %llx",
-                   (unsigned long long)(half[0].sum + half[1].sum),
-                   (unsigned long long)seq.sum);
+                   (unsigned long long)(half[0].sum + half[1].sum), (unsigned long long)seq.sum);
         return -1;
     }
     return (double)(t1 - t0) / (double)(t2 - t1); /* speedup t_seq / t_par */

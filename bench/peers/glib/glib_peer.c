@@ -422,8 +422,8 @@ static double empty_tasks(long n)
     uint64_t want = (uint64_t)n * (uint64_t)(n + 1) / 2;
     if (done != (uint64_t)n || sum != want) {
         fail("threadpool_empty_tasks_2workers: %llu results summing to %llu, expected %ld "
-             "summing to %llu", (unsigned long long)done, (unsigned long long)sum, n,
-             (unsigned long long)want);
+             "summing to %llu",
+             (unsigned long long)done, (unsigned long long)sum, n, (unsigned long long)want);
         return -1;
     }
     return (double)n / ((double)(t1 - t0) / 1e9); /* tasks per second */
