@@ -20,8 +20,17 @@
  * inside a task go to that worker's deque (last in, first out, for locality), and
  * idle workers steal from the others (oldest first). Idle workers sleep; an idle
  * pool uses no CPU. A task may wait on futures of tasks it submitted: while it
- * waits, its worker runs other queued tasks, so recursive divide-and-conquer
- * never deadlocks the pool.
+ * waits, its thread runs the awaited tasks that have not started yet, then other
+ * queued tasks, so recursive divide-and-conquer never deadlocks the pool.
+ *
+ * Nesting limit. Tasks run inside a wait run on the waiting thread's stack, so
+ * the library bounds how deep they nest: at most WEFT_EXECUTOR_NEST_MAX task
+ * frames on any thread (each costs the task's own stack frame plus about 1 KiB);
+ * a wait at that depth runs nothing and only sleeps. A chain of nested waits
+ * (each task waiting on the next) deeper than that continues on other workers;
+ * one longer than about max_workers x WEFT_EXECUTOR_NEST_MAX cannot fit in the
+ * pool's stacks and waits forever - as every such chain longer than
+ * max_workers does in Python, whose workers never help.
  *
  * Thread-safety: every call may be made from any thread, including from tasks
  * and done-callbacks, unless it says otherwise.
@@ -42,6 +51,9 @@ typedef struct weft_future weft_future;
  *   -WEFT_ECANCELLED  the future was cancelled (Python's CancelledError)
  *   -WEFT_ESHUTDOWN   submit after shutdown (Python's RuntimeError); see queue.h */
 #define WEFT_ECANCELLED ECANCELED
+
+/* Most task frames nested on one thread by helping waits (see above). */
+#define WEFT_EXECUTOR_NEST_MAX 256
 
 typedef struct weft_executor_opts {
     /* Most worker threads; 0 means the number of CPUs the process may use. */

@@ -17,6 +17,31 @@
  * Each sleep follows the eventcount protocol: prepare (or, for one, the CAS that
  * sets F_SLEEP), set the bits with seq_cst RMWs, re-check, sleep; completion's
  * seq_cst exchange reads the bits (executor_internal.h).
+ *
+ * How deep helping nests. A task run inside a wait runs on the waiter's stack,
+ * above the waiting frame, and may itself wait and help: without a rule, a
+ * thread whose waits keep finding work that splits and waits again (a
+ * parallel_for with a small grain, whose halves get stolen back and forth)
+ * stacks frames without end. The rule, with d the number of task frames on the
+ * calling thread (weft__frame.depth, the waiting one included):
+ *   1. if an awaited future is still pending, run it here (run_inline: a CAS
+ *      from pending claims it wherever its queue node is). That is the nesting
+ *      the program itself asks for - a task waiting on a child it could run as a
+ *      plain call - one frame per level of the program's recursion;
+ *   2. else run any queued task of the pool;
+ *   3. but run nothing at all when d >= WEFT_EXECUTOR_NEST_MAX: then only sleep
+ *      until an awaited future completes (a worker with room may steal it).
+ * Helping pushes a task frame only by rules 1-2, at d < NEST_MAX; the other
+ * frames are a worker loop's (d = 1) and those of the program's own calls
+ * (parallel_for and its ranges run inside a task). So helping never takes a
+ * thread past WEFT_EXECUTOR_NEST_MAX task frames: the stack it needs is bounded
+ * by that many (task frame + about 1 KiB of ours), whatever the pool does. Rule 3 is the one inherent limit: a chain of nested
+ * waits (each task waiting on the next) longer than all the pool's stacks can
+ * hold, about max_workers x NEST_MAX, ends with every worker at the limit and
+ * waits forever - as any such chain longer than max_workers does in Python's
+ * pool, whose workers never help. Rule 1 before rule 2 keeps the common case
+ * shallow: a fork-join task usually finds its own newest child still pending
+ * and runs it as a call (fib(30) nests about 30 deep).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +118,36 @@ static bool mark(weft_future *const *fs, size_t n, uint32_t bit)
     return all_pending;
 }
 
+/* Rule 1 of the file comment: run one still-pending awaited future here,
+ * newest (last in fs) first - the one most likely still at our deque's bottom.
+ * Returns whether one was taken out of pending. */
+static bool run_awaited(weft_future *const *fs, size_t n)
+{
+    for (size_t i = n; i-- > 0;) {
+        /* Relaxed: a hint; run_inline's CAS decides. */
+        uint32_t s = __atomic_load_n(&fs[i]->state, __ATOMIC_RELAXED);
+        if ((s & F_STATE_MASK) == F_PENDING && weft__future_run_inline(fs[i]))
+            return true;
+    }
+    return false;
+}
+
+/* One helping step (rules 1 and 2 of the file comment): ran something (true),
+ * or nothing to run; *maybe as weft__find_work. */
+static bool help_once(weft_executor *ex, weft_future *const *fs, size_t n, bool strict,
+                      bool *maybe)
+{
+    if (weft__frame_current()->depth >= WEFT_EXECUTOR_NEST_MAX)
+        return false;
+    if (run_awaited(fs, n))
+        return true;
+    weft_future *f = weft__find_work(ex, strict, maybe);
+    if (!f)
+        return false;
+    weft__future_run(f);
+    return true;
+}
+
 /* One future, not helping: spin, then sleep on its state word. */
 static int wait_one(weft_future *f, const weft__deadline *d)
 {
@@ -141,9 +196,7 @@ int weft__wait_many(weft_future *const *fs, size_t n, weft_wait_mode mode,
             break;
         if (ex) {
             bool maybe = false;
-            weft_future *f = weft__find_work(ex, false, &maybe);
-            if (f) {
-                weft__future_run(f);
+            if (help_once(ex, fs, n, false, &maybe)) {
                 spin = 0;
                 /* A helper may run task after task: keep the deadline. */
                 if (!d->forever && weft__deadline_passed(d)) {
@@ -173,9 +226,7 @@ int weft__wait_many(weft_future *const *fs, size_t n, weft_wait_mode mode,
             break;
         if (ex) {
             bool maybe = false;
-            weft_future *f = weft__find_work(ex, true, &maybe);
-            if (f) {
-                weft__future_run(f);
+            if (help_once(ex, fs, n, true, &maybe)) {
                 spin = 0;
                 continue;
             }
