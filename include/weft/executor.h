@@ -15,8 +15,9 @@
  * by calling weft_task_fail(code, fmt, ...) before it returns; the future then
  * carries the code and message instead of a result.
  *
- * Workers start lazily, one per submission while fewer than max_workers run and
- * none is idle. Each worker keeps its own deque of tasks: tasks submitted from
+ * Workers start lazily, by Python's rule: a submission starts one worker iff
+ * it cannot claim an idle one (each idle worker is claimed by one submission at
+ * most) and fewer than max_workers exist. Each worker keeps its own deque of tasks: tasks submitted from
  * inside a task go to that worker's deque (last in, first out, for locality), and
  * idle workers steal from the others (oldest first). Idle workers sleep; an idle
  * pool uses no CPU. A task may wait on futures of tasks it submitted: while it
