@@ -420,6 +420,13 @@ int weft__submit_internal(weft_executor *ex, void *(*fn)(void *), void *job,
 
 /* ---- shutdown ---- */
 
+/* Whether the caller is one of ex's tasks, or one of its workers (a
+ * done-callback runs there outside any task): it cannot wait for the pool. */
+static bool on_own_thread(const weft_executor *ex)
+{
+    return weft__in_task_of(ex) || (tls_worker && tls_worker->ex == ex);
+}
+
 static void cancel_dequeued(weft_future *f)
 {
     /* The shutdown caller keeps the pool alive: it may wake helpers. */
@@ -459,7 +466,7 @@ WEFT_API int weft_executor_shutdown(weft_executor *ex, bool wait, bool cancel_fu
 {
     if (!ex)
         return -EINVAL;
-    if (wait && weft__in_task_of(ex))
+    if (wait && on_own_thread(ex))
         return -EDEADLK;
     if (cancel_futures)
         /* Relaxed: workers read it per task; a task dequeued just before runs. */
@@ -485,7 +492,7 @@ WEFT_API void weft_executor_free(weft_executor *ex)
 {
     if (!ex)
         return;
-    if (weft__in_task_of(ex)) {
+    if (on_own_thread(ex)) {
         /* Cannot wait for ourselves: shut down and leave the pool allocated
          * rather than deadlock (documented as a caller's mistake). */
         weft_executor_shutdown(ex, false, false);
