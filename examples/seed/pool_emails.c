@@ -72,7 +72,7 @@ static int collect(weft_future *fut[EMAILS])
     }
     int seen[EMAILS] = {0}, n = 0;
     weft_future *f;
-    while ((rc = weft_as_completed_next(it, &f)) == 0) {
+    while ((rc = weft_as_completed_next(it, &f, NULL)) == 0) {
         void *res = NULL;
         int r = weft_future_result(f, 0, &res);
         email *e = res;

@@ -203,14 +203,14 @@ static int futures_wait(void)
     bool first[3] = {false}, exc[3] = {false};
     int w_first = -1, w_exc = -1, w_now = -1, w_all = -1;
     if (rc == 0) {
-        w_first = weft_wait(fs, 3, WEFT_FIRST_COMPLETED, 5.0, &n_first);
+        w_first = weft_wait(fs, 3, WEFT_FIRST_COMPLETED, 5.0, &n_first, NULL);
         for (int i = 0; i < 3; i++)
             first[i] = weft_future_done(fs[i]);
-        w_exc = weft_wait(fs, 3, WEFT_FIRST_EXCEPTION, 5.0, &n_exc);
+        w_exc = weft_wait(fs, 3, WEFT_FIRST_EXCEPTION, 5.0, &n_exc, NULL);
         for (int i = 0; i < 3; i++)
             exc[i] = weft_future_done(fs[i]);
-        w_now = weft_wait(fs, 3, WEFT_ALL_COMPLETED, 0, &n_now);
-        w_all = weft_wait(fs, 3, WEFT_ALL_COMPLETED, 5.0, &n_all);
+        w_now = weft_wait(fs, 3, WEFT_ALL_COMPLETED, 0, &n_now, NULL);
+        w_all = weft_wait(fs, 3, WEFT_ALL_COMPLETED, 5.0, &n_all, NULL);
     }
     int fail_rc = fs[2] ? weft_future_result(fs[2], 0, NULL) : rc;
     printf("wait(FIRST_COMPLETED): %zu done (the %.2f s nap)\n", n_first, fast);

@@ -78,7 +78,7 @@ WEFT_SEED(pool_map, "Executor.map with a chunksize: results in input order")
     static void *items[N], *results[N];
     for (intptr_t i = 0; i < N; i++)
         items[i] = (void *)i;
-    rc = weft_executor_map(ex, square, items, results, N, CHUNK, 10.0);
+    rc = weft_executor_map(ex, square, items, results, N, CHUNK, 10.0, NULL);
     int wrong = -1, split = -1;
     for (int i = N - 1; i >= 0; i--)
         if ((intptr_t)results[i] != (intptr_t)i * i)
@@ -91,7 +91,8 @@ WEFT_SEED(pool_map, "Executor.map with a chunksize: results in input order")
     void *urls[NSITES], *status[NSITES] = {NULL};
     for (size_t i = 0; i < NSITES; i++)
         urls[i] = (void *)&sites[i];
-    int map_rc = weft_executor_map(ex, check_url, urls, status, NSITES, 1, 10.0);
+    weft_map_failure why = {0};
+    int map_rc = weft_executor_map(ex, check_url, urls, status, NSITES, 1, 10.0, &why);
     weft_executor_free(ex);
 
     SEED_CHECK(rc == 0, "map(square): %s", weft_strerror(rc));
@@ -107,6 +108,10 @@ WEFT_SEED(pool_map, "Executor.map with a chunksize: results in input order")
         printf("%s %s\n", sites[i].url, status[i] ? (const char *)status[i] : "?");
     printf("map(check_url) raised: %s (%s's; %s failed sooner, but later in the list)\n",
            map_rc == 0 ? "nothing" : weft_strerror(map_rc), sites[2].url, sites[4].url);
+    if (map_rc != 0)
+        printf("  item %zu failed: %s\n", why.index, why.msg);
+    SEED_CHECK(map_rc != 0 && why.index == 2 && why.code == map_rc,
+               "map(check_url) blamed item %zu (code %d), expected item 2", why.index, why.code);
     SEED_CHECK(map_rc == sites[2].error,
                "map(check_url) gave %s, expected the first failure in input order (%s)",
                weft_strerror(map_rc), weft_strerror(sites[2].error));

@@ -15,13 +15,23 @@
  * by calling weft_task_fail(code, fmt, ...) before it returns; the future then
  * carries the code and message instead of a result.
  *
- * Workers start lazily, one per submission while fewer than max_workers run and
- * none is idle. Each worker keeps its own deque of tasks: tasks submitted from
+ * Workers start lazily, by Python's rule: a submission starts one worker iff
+ * it cannot claim an idle one (each idle worker is claimed by one submission at
+ * most) and fewer than max_workers exist. Each worker keeps its own deque of tasks: tasks submitted from
  * inside a task go to that worker's deque (last in, first out, for locality), and
  * idle workers steal from the others (oldest first). Idle workers sleep; an idle
  * pool uses no CPU. A task may wait on futures of tasks it submitted: while it
- * waits, its worker runs other queued tasks, so recursive divide-and-conquer
- * never deadlocks the pool.
+ * waits, its thread runs the awaited tasks that have not started yet, then other
+ * queued tasks, so recursive divide-and-conquer never deadlocks the pool.
+ *
+ * Nesting limit. Tasks run inside a wait run on the waiting thread's stack, so
+ * the library bounds how deep they nest: at most WEFT_EXECUTOR_NEST_MAX task
+ * frames on any thread (each costs the task's own stack frame plus about 1 KiB);
+ * a wait at that depth runs nothing and only sleeps. A chain of nested waits
+ * (each task waiting on the next) deeper than that continues on other workers;
+ * one longer than about max_workers x WEFT_EXECUTOR_NEST_MAX cannot fit in the
+ * pool's stacks and waits forever - as every such chain longer than
+ * max_workers does in Python, whose workers never help.
  *
  * Thread-safety: every call may be made from any thread, including from tasks
  * and done-callbacks, unless it says otherwise.
@@ -43,8 +53,15 @@ typedef struct weft_future weft_future;
  *   -WEFT_ESHUTDOWN   submit after shutdown (Python's RuntimeError); see queue.h */
 #define WEFT_ECANCELLED ECANCELED
 
+/* Most task frames nested on one thread by helping waits (see above). */
+#define WEFT_EXECUTOR_NEST_MAX 256
+
 typedef struct weft_executor_opts {
-    /* Most worker threads; 0 means the number of CPUs the process may use. */
+    /* Most worker threads; 0 means the number of CPUs the process may use
+     * (weft's main use is CPU-bound work). Python's default, min(32, cpus + 4),
+     * suits pools that mostly wait on I/O: pass it explicitly, e.g.
+     * .max_workers = cpus + 4 < 32 ? cpus + 4 : 32 with cpus from
+     * sysconf(_SC_NPROCESSORS_ONLN). */
     unsigned max_workers;
     /* Worker names are "<prefix>_N" (Python's "ThreadPoolExecutor-0_N" when NULL). */
     const char *thread_name_prefix;
@@ -71,13 +88,15 @@ WEFT_API int weft_executor_submit(weft_executor *ex, void *(*fn)(void *arg), voi
  * Python's shutdown(wait, cancel_futures): refuse new submissions; with
  * cancel_futures, cancel every task not yet started; with wait, return only when
  * all running and queued tasks are done and the workers have exited. Returns 0,
- * -EINVAL, -EDEADLK (wait requested from one of the pool's own tasks).
+ * -EINVAL, -EDEADLK (wait requested from one of the pool's own tasks, or from a
+ * done-callback running on one of its workers: no worker can wait for itself).
  */
 WEFT_API int weft_executor_shutdown(weft_executor *ex, bool wait, bool cancel_futures);
 
 /* shutdown(wait=true, cancel_futures=false), then free the pool. Futures stay
  * valid (they are reference-counted). NULL is ignored. Must not be called from
- * one of the pool's own tasks. */
+ * one of the pool's own tasks or from a done-callback running on one of its
+ * workers (it then only shuts the pool down, leaving it allocated). */
 WEFT_API void weft_executor_free(weft_executor *ex);
 
 /* Number of worker threads started so far. */
@@ -119,9 +138,11 @@ WEFT_API bool weft_future_cancelled(const weft_future *f);
 WEFT_API bool weft_future_cancel(weft_future *f);
 
 /* Call fn(f, arg) once f is done (finished or cancelled) - at once, in the
- * caller, if it already is; otherwise in the thread that completes it. Returns
- * 0, -EINVAL, -ENOMEM. A callback may submit work and free other futures; it
- * must not free f (the caller of the callback holds it). */
+ * caller, if it already is; otherwise in the thread that completes it, often
+ * a worker of the pool. Returns 0, -EINVAL, -ENOMEM. A callback may submit
+ * work and free other futures; it must not free f (the caller of the callback
+ * holds it), and must not call weft_executor_free or weft_executor_shutdown
+ * with wait on f's pool (a worker cannot wait for itself: -EDEADLK). */
 WEFT_API int weft_future_add_done_callback(weft_future *f, void (*fn)(weft_future *f, void *arg),
                                            void *arg);
 
@@ -142,34 +163,61 @@ typedef enum weft_wait_mode {
 
 /*
  * Python's concurrent.futures.wait(): wait until the mode is satisfied or timeout.
- * Stores in *n_done how many of fs[0..n) are done (if not NULL). Returns 0 (mode
- * satisfied), -ETIMEDOUT, -EINVAL. Blocks (helping its pool when called from a
- * task).
+ * Stores in *n_done how many of fs[0..n) are done (if not NULL), and in done[i]
+ * whether fs[i] is (if done is not NULL: Python's (done, not_done) sets, by
+ * position). As in Python, FIRST_EXCEPTION counts failed futures only - a
+ * cancelled one is not an exception. Returns 0 (mode satisfied), -ETIMEDOUT
+ * (the outputs are still filled), -EINVAL. Blocks (helping its pool when
+ * called from a task).
  */
 WEFT_API int weft_wait(weft_future *const *fs, size_t n, weft_wait_mode mode, double timeout,
-                       size_t *n_done);
+                       size_t *n_done, bool *done);
 
 /*
  * Python's as_completed() as an iterator: set it up over fs[0..n) with one
  * overall timeout, then call next until it returns -ENOENT (all yielded).
+ * The iterator borrows the array: fs and the futures in it must stay valid
+ * until weft_as_completed_free. As Python's set(fs), a future present several
+ * times is yielded once, under its first position. Costs O(n) in all (each
+ * future gets a done-callback that queues it for the iterator), not O(n) per
+ * next. Returns 0, -EINVAL, -ENOMEM.
  */
 typedef struct weft_as_completed weft_as_completed;
 WEFT_API int weft_as_completed_new(weft_as_completed **out, weft_future *const *fs, size_t n,
                                    double timeout);
-/* The next future to complete (borrowed from the caller's array). Returns 0,
- * -ENOENT (none left), -ETIMEDOUT (the overall timeout passed), -EINVAL. */
-WEFT_API int weft_as_completed_next(weft_as_completed *it, weft_future **f);
+/* The next future to complete, in completion order (borrowed from the
+ * caller's array), and its position in that array in *index (if not NULL).
+ * Returns 0, -ENOENT (none left), -ETIMEDOUT (the overall timeout passed;
+ * later calls still yield futures completed by then, without blocking),
+ * -EINVAL. */
+WEFT_API int weft_as_completed_next(weft_as_completed *it, weft_future **f, size_t *index);
+/* Release the iterator (NULL is ignored). Its last few bytes live until the
+ * last of its futures completes (their callbacks hold them). */
 WEFT_API void weft_as_completed_free(weft_as_completed *it);
+
+/* Which item of a map failed (Python's exception re-raised by the iterator). */
+typedef struct weft_map_failure {
+    size_t index;  /* position of the failed item in items[] */
+    int code;      /* its weft_task_fail code (also map's return value) */
+    char msg[256]; /* its weft_task_fail message ("" if none) */
+} weft_map_failure;
 
 /*
  * Python's Executor.map(fn, items, chunksize): results[i] = fn(items[i]) for i in
  * [0, n), computed by the pool in chunks of `chunksize` items (0 or 1: one task
  * per item), results in input order. Waits for all (helping when called from a
- * task). Returns 0, the first failure code in input order (results past it are
- * unspecified), -ETIMEDOUT, -EINVAL, -ENOMEM, -WEFT_ESHUTDOWN.
+ * task). Returns 0; the first failure code in input order, with the item and
+ * its message in *failure (if not NULL; left untouched on other errors) -
+ * results before that item are stored, those past it unspecified;
+ * -ETIMEDOUT; -EINVAL; -ENOMEM; -WEFT_ESHUTDOWN; -WEFT_ECANCELLED (shutdown
+ * with cancel_futures cancelled a chunk).
+ * On any early return (failure, timeout) the chunks not started are cancelled
+ * and those still running finish into a private copy: nothing writes to items
+ * or results after the call returns, so both may live on the caller's stack.
  */
 WEFT_API int weft_executor_map(weft_executor *ex, void *(*fn)(void *item), void *const *items,
-                               void **results, size_t n, size_t chunksize, double timeout);
+                               void **results, size_t n, size_t chunksize, double timeout,
+                               weft_map_failure *failure);
 
 /*
  * Run fn(lo, hi, arg) over sub-ranges [lo, hi) that together cover [begin, end)
@@ -177,7 +225,11 @@ WEFT_API int weft_executor_map(weft_executor *ex, void *(*fn)(void *item), void 
  * `grain` indices (0: chosen from the pool size), so idle workers steal big
  * halves first. Returns when all are done: 0, the first failure code (a range
  * that called weft_task_fail), -EINVAL (fn NULL, end < begin, grain < 0),
- * -ENOMEM, -WEFT_ESHUTDOWN. The caller's thread works too.
+ * -WEFT_ESHUTDOWN. The calling thread works too: it runs its own share of the
+ * ranges (and helps with queued tasks while it waits), so up to max_workers + 1
+ * threads call fn at once - the caller's share is not a pool task, yet
+ * weft_task_fail works there as in the pool's ranges. If a half cannot be
+ * queued (no memory, a racing shutdown) the thread that split it runs it.
  */
 WEFT_API int weft_parallel_for(weft_executor *ex, long begin, long end, long grain,
                                void (*fn)(long lo, long hi, void *arg), void *arg);

@@ -193,22 +193,25 @@ static void *worker_main(void *arg)
             continue;
         }
         uint32_t key = weft__ec_prepare(&ex->ec);
-        /* Offer an idle token (see maybe_spawn). Relaxed: a heuristic count;
-         * the eventcount, not the token, guarantees the wake-up. */
-        __atomic_fetch_add(&ex->idle_tokens, 1, __ATOMIC_RELAXED);
         /* seq_cst: read before the strict search; see the file comment. */
         uint32_t closed = __atomic_load_n(&ex->closed, __ATOMIC_SEQ_CST);
         maybe = false;
         f = weft__find_work(ex, true, &maybe);
-        if (!f && !maybe && closed) {
-            take_idle_token(ex);
+        if (!f && !maybe && closed)
             break;
-        }
         if (!f && !maybe) {
+            /* Idle now - nothing queued at the strict search - and only now
+             * counted so (Python releases its idle semaphore at the same point,
+             * after get_nowait() found the queue empty): a worker about to take
+             * queued work never holds a token a submitter could count on. A
+             * submission between the search and this add finds no token and
+             * starts a worker, as in Python. Relaxed: a count; the eventcount,
+             * not the token, guarantees the wake-up. */
+            __atomic_fetch_add(&ex->idle_tokens, 1, __ATOMIC_RELAXED);
             weft__deadline forever = {.forever = true};
             weft__ec_wait(&ex->ec, key, &forever, false);
+            take_idle_token(ex); /* ours back, unless a submission claimed it */
         }
-        take_idle_token(ex); /* ours back, unless a submission claimed it */
         if (f) {
             weft__future_run(f);
             idle = 0;
@@ -220,15 +223,20 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Start one more worker unless there are enough, the pool is closed or broken.
- * Returns 0 (started or not needed) or the thread's start error. */
-static int spawn_one(weft_executor *ex)
+/* Start one more worker unless there are enough (max_workers, or - first_only
+ * - any), the pool is closed or broken. Returns 0 (started or not needed) or
+ * the thread's start error; *started (if not NULL) says whether this call
+ * started one. */
+static int spawn_one(weft_executor *ex, bool first_only, bool *started)
 {
     weft_lock_acquire(&ex->spawn_lock, WEFT_FOREVER);
     int rc = 0;
+    if (started)
+        *started = false;
     /* Relaxed: n_started is written only under this lock. */
     unsigned n = __atomic_load_n(&ex->n_started, __ATOMIC_RELAXED);
-    if (n >= ex->max_workers || __atomic_load_n(&ex->closed, __ATOMIC_RELAXED) ||
+    if (n >= ex->max_workers || (first_only && n > 0) ||
+        __atomic_load_n(&ex->closed, __ATOMIC_RELAXED) ||
         __atomic_load_n(&ex->broken, __ATOMIC_RELAXED))
         goto out;
     struct weft__worker *w = &ex->workers[n];
@@ -251,21 +259,25 @@ static int spawn_one(weft_executor *ex)
     /* Release: the deque is initialised before thieves index it. The new worker
      * may push before this; its own tasks are run by itself meanwhile. */
     __atomic_store_n(&ex->n_started, n + 1, __ATOMIC_RELEASE);
+    if (started)
+        *started = true;
 out:
     weft_lock_release(&ex->spawn_lock);
     return rc;
 }
 
-/* Python's rule: one more worker per submission while below the limit and none
- * is idle. As Python's idle semaphore, a submission claims an idle worker's
- * token, so two submissions never count on the same sleeper (each claimed
- * sleeper is woken by the push and searches). Relaxed loads: a hint;
- * n_started is read-mostly once the pool is up. */
+/* Python's rule (_adjust_thread_count): after queueing its task, a submission
+ * starts a worker iff it cannot claim an idle worker and fewer than
+ * max_workers exist. As Python's idle semaphore, a submission claims an idle
+ * worker's token, so two submissions never count on the same sleeper (each
+ * claimed sleeper is woken by the push and searches). Relaxed load: a hint
+ * (spawn_one re-checks under its lock); n_started is read-mostly once the
+ * pool is up. */
 static void maybe_spawn(weft_executor *ex)
 {
     if (__atomic_load_n(&ex->n_started, __ATOMIC_RELAXED) < ex->max_workers &&
         !take_idle_token(ex))
-        spawn_one(ex);
+        spawn_one(ex, false, NULL);
 }
 
 /* ---- creation ---- */
@@ -354,9 +366,12 @@ static int submit(weft_executor *ex, const weft_future *proto, weft_future **out
         return 0;
     }
     /* The first worker is started before anything is queued, so a failure to
-     * start it leaves nothing stranded. Relaxed: re-checked under the lock. */
+     * start it leaves nothing stranded; it is this submission's worker (the
+     * rule's start), so maybe_spawn is skipped. Relaxed: re-checked under the
+     * lock. */
+    bool started = false;
     if (__atomic_load_n(&ex->n_started, __ATOMIC_RELAXED) == 0) {
-        rc = spawn_one(ex);
+        rc = spawn_one(ex, true, &started);
         if (!rc && __atomic_load_n(&ex->n_started, __ATOMIC_RELAXED) == 0)
             rc = __atomic_load_n(&ex->broken, __ATOMIC_RELAXED) ?: -WEFT_ESHUTDOWN;
         if (rc)
@@ -376,7 +391,8 @@ static int submit(weft_executor *ex, const weft_future *proto, weft_future **out
         weft__future_unref(f);
         return -WEFT_ESHUTDOWN;
     }
-    maybe_spawn(ex);
+    if (!started)
+        maybe_spawn(ex);
     weft__pool_wake(ex);
     if (out)
         *out = f;
@@ -403,6 +419,13 @@ int weft__submit_internal(weft_executor *ex, void *(*fn)(void *), void *job,
 }
 
 /* ---- shutdown ---- */
+
+/* Whether the caller is one of ex's tasks, or one of its workers (a
+ * done-callback runs there outside any task): it cannot wait for the pool. */
+static bool on_own_thread(const weft_executor *ex)
+{
+    return weft__in_task_of(ex) || (tls_worker && tls_worker->ex == ex);
+}
 
 static void cancel_dequeued(weft_future *f)
 {
@@ -443,7 +466,7 @@ WEFT_API int weft_executor_shutdown(weft_executor *ex, bool wait, bool cancel_fu
 {
     if (!ex)
         return -EINVAL;
-    if (wait && weft__in_task_of(ex))
+    if (wait && on_own_thread(ex))
         return -EDEADLK;
     if (cancel_futures)
         /* Relaxed: workers read it per task; a task dequeued just before runs. */
@@ -469,7 +492,7 @@ WEFT_API void weft_executor_free(weft_executor *ex)
 {
     if (!ex)
         return;
-    if (weft__in_task_of(ex)) {
+    if (on_own_thread(ex)) {
         /* Cannot wait for ourselves: shut down and leave the pool allocated
          * rather than deadlock (documented as a caller's mistake). */
         weft_executor_shutdown(ex, false, false);

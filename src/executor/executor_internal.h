@@ -150,6 +150,12 @@ void weft__future_unref(weft_future *f);
 /* Run a dequeued task in the calling thread (or cancel/fail it if the pool says
  * so), complete it and drop the pool's reference. */
 void weft__future_run(weft_future *f);
+/* Run f in the calling thread if it is still pending (or cancel/fail it if the
+ * pool says so), wherever its queue node is: a waiter runs what it waits for.
+ * The pool's reference stays with the node; whoever dequeues it later finds it
+ * done and drops it. The caller holds a reference. Returns whether this call
+ * took f out of pending. */
+bool weft__future_run_inline(weft_future *f);
 /* Complete a pending future as cancelled (true) or leave it (false: not pending).
  * notify_pool: whether the caller keeps the pool alive, so helpers asleep on it
  * for f may be woken (otherwise the dequeuer wakes them). */
@@ -164,6 +170,7 @@ int weft__future_outcome(weft_future *f);
 struct weft__frame {
     struct weft__frame *up;
     weft_executor *ex;
+    unsigned depth;      /* frames on this thread, this one included (1 = outermost) */
     bool failed;
     int code;
     char msg[256];

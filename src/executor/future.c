@@ -51,6 +51,7 @@ void weft__frame_push(struct weft__frame *fr, weft_executor *ex)
 {
     fr->up = tls_frame;
     fr->ex = ex;
+    fr->depth = tls_frame ? tls_frame->depth + 1 : 1;
     fr->failed = false;
     fr->code = 0;
     fr->msg[0] = '\0';
@@ -285,38 +286,37 @@ bool weft__future_fail_pending(weft_future *f, int code, const char *msg, bool n
     return true;
 }
 
-void weft__future_run(weft_future *f)
+/* Take f out of pending and complete it here: run it, or fail or cancel it as
+ * the pool's state says. Returns false (and does nothing) when f was not
+ * pending. The caller keeps the pool alive and holds a reference to f. */
+static bool start_and_complete(weft_future *f)
 {
     weft_executor *ex = f->ex;
     /* Acquire: pairs with a canceller's CAS, for the bits we may honour. */
     uint32_t s = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE);
     for (;;) {
-        if ((s & F_STATE_MASK) != F_PENDING) {
-            /* Cancelled while queued. A canceller outside the pool does not
-             * wake helpers (it may not touch the pool); we, the dequeuer, do. */
-            if (s & F_HELPER)
-                weft__ec_notify_all(&ex->ec, false);
-            weft__future_unref(f);
-            return;
-        }
+        if ((s & F_STATE_MASK) != F_PENDING)
+            return false;
         /* Relaxed: flags set by shutdown; a task seen a moment late just runs
          * (or fails) as if dequeued before. */
         int broken = __atomic_load_n(&ex->broken, __ATOMIC_RELAXED);
         if (broken) {
-            if (!weft__future_fail_pending(f, broken, broken_msg, true)) {
-                s = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE); /* cancelled meanwhile */
-                continue;
-            }
-            weft__future_unref(f);
-            return;
+            if (weft__future_fail_pending(f, broken, broken_msg, true))
+                return true;
+            /* Acquire: as above; cancelled or started meanwhile. */
+            s = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE);
+            continue;
         }
         if (__atomic_load_n(&ex->cancelling, __ATOMIC_RELAXED)) {
-            weft__future_cancel_pending(f, true);
-            weft__future_unref(f);
-            return;
+            if (weft__future_cancel_pending(f, true))
+                return true;
+            /* Acquire: as above. */
+            s = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE);
+            continue;
         }
         /* Acquire on success (nothing to publish: fn and arg came with the
-         * queue's release); the bits stay for completion to honour. */
+         * queue's release, or - for a waiter running f inline - with whatever
+         * handed it the future); the bits stay for completion to honour. */
         if (__atomic_compare_exchange_n(&f->state, &s, (s & ~(uint32_t)F_STATE_MASK) | F_RUNNING,
                                         false, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
             break;
@@ -337,7 +337,24 @@ void weft__future_run(weft_future *f)
      * waiters' bits (see the file comment). */
     uint32_t old = __atomic_exchange_n(&f->state, final, __ATOMIC_SEQ_CST);
     after_done(f, old, true);
+    return true;
+}
+
+void weft__future_run(weft_future *f)
+{
+    if (!start_and_complete(f) &&
+        /* Acquire: pairs with the canceller's CAS (the bits it kept). */
+        (__atomic_load_n(&f->state, __ATOMIC_ACQUIRE) & F_HELPER))
+        /* Cancelled while queued (or run by a waiter, which woke its helpers
+         * itself). A canceller outside the pool does not wake helpers (it may
+         * not touch the pool); we, the dequeuer, do. */
+        weft__ec_notify_all(&f->ex->ec, false);
     weft__future_unref(f);
+}
+
+bool weft__future_run_inline(weft_future *f)
+{
+    return start_and_complete(f);
 }
 
 /* ---- queries ---- */

@@ -17,6 +17,7 @@
  * happens to the pool. Everything a task touches lives until parallel_for
  * returns, since it waits for all of them.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,8 +47,14 @@ static void *map_chunk(void *arg)
     struct weft__frame *fr = weft__frame_current(); /* the chunk's own frame */
     for (long i = self->lo; i < self->hi; i++) {
         void *r = j->fn(j->items[i]);
-        if (fr->failed)
-            return NULL; /* the chunk fails with the item's code; later items skipped */
+        if (fr->failed) {
+            /* The chunk fails with the item's code; later items skipped. The
+             * failing position + 1 goes in result, which the runner leaves
+             * alone for a failed task (published by its state exchange); 0
+             * there means the chunk failed without running (a broken pool). */
+            self->result = (void *)(uintptr_t)(i + 1);
+            return NULL;
+        }
         j->results[i] = r;
     }
     return NULL;
@@ -60,7 +67,8 @@ static void cancel_from(weft_future **fs, size_t from, size_t n)
 }
 
 WEFT_API int weft_executor_map(weft_executor *ex, void *(*fn)(void *item), void *const *items,
-                               void **results, size_t n, size_t chunksize, double timeout)
+                               void **results, size_t n, size_t chunksize, double timeout,
+                               weft_map_failure *failure)
 {
     if (!ex || !fn || (n && (!items || !results)) || n > (size_t)LONG_MAX / 2)
         return -EINVAL;
@@ -98,8 +106,17 @@ WEFT_API int weft_executor_map(weft_executor *ex, void *(*fn)(void *item), void 
     if (!rc) {
         for (; ok < nchunks; ok++) {
             rc = weft__wait_many(&fs[ok], 1, WEFT_ALL_COMPLETED, &d, NULL);
-            if (!rc)
+            if (!rc) {
                 rc = weft__future_outcome(fs[ok]);
+                if (rc && rc != -WEFT_ECANCELLED && failure) {
+                    /* Acquire (by the outcome's state load): result and msg. */
+                    size_t at = (size_t)(uintptr_t)fs[ok]->result;
+                    failure->index = at ? at - 1 : ok * cs;
+                    failure->code = rc;
+                    snprintf(failure->msg, sizeof failure->msg, "%s",
+                             weft_future_error(fs[ok]));
+                }
+            }
             if (rc)
                 break;
             size_t lo = ok * cs, hi = lo + cs < n ? lo + cs : n;

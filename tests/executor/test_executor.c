@@ -116,6 +116,64 @@ static void test_default_prefix(void **state)
     weft_executor_free(ex);
 }
 
+/* ---- Python's start rule: a submission starts a worker iff it cannot claim an
+ * idle one and fewer than max_workers exist ---- */
+
+static void test_one_submission_one_worker(void **state)
+{
+    weft_executor *ex;
+    assert_int_equal(weft_executor_new(&ex, &(weft_executor_opts){.max_workers = 4}), 0);
+    weft_future *f;
+    assert_int_equal(weft_executor_submit(ex, identity, P(1), &f), 0);
+    assert_int_equal(weft_future_result(f, WEFT_FOREVER, NULL), 0);
+    weft_future_free(f);
+    assert_int_equal(weft_executor_workers(ex), 1);
+    /* Once that worker is idle (asleep), later one-at-a-time submissions
+     * claim it: still one. */
+    for (int i = 0; i < 5; i++) {
+        weft_test_sleep(0.05);
+        assert_int_equal(weft_executor_submit(ex, identity, P(i), &f), 0);
+        assert_int_equal(weft_future_result(f, WEFT_FOREVER, NULL), 0);
+        weft_future_free(f);
+        assert_int_equal(weft_executor_workers(ex), 1);
+    }
+    weft_executor_free(ex);
+}
+
+/* 100 blocking tasks at once on max_workers=10: all ten workers start (none
+ * can be idle while tasks are queued), every round. */
+static void test_batch_starts_max_workers(void **state)
+{
+    for (int round = 0; round < WEFT_TEST_SCALE(100); round++) {
+        weft_executor *ex;
+        assert_int_equal(weft_executor_new(&ex, &(weft_executor_opts){.max_workers = 10}), 0);
+        weft_event go = WEFT_EVENT_INIT;
+        weft_future *fs[100];
+        for (int i = 0; i < 100; i++)
+            assert_int_equal(weft_executor_submit(ex, block_on, &go, &fs[i]), 0);
+        assert_int_equal(weft_executor_workers(ex), 10);
+        /* And ten of them really run at once. */
+        double t0 = weft_test_now();
+        for (;;) {
+            int running = 0;
+            for (int i = 0; i < 100; i++)
+                running += weft_future_running(fs[i]);
+            assert_true(running <= 10);
+            if (running == 10)
+                break;
+            assert_true(weft_test_now() - t0 < 30);
+            weft_test_sleep(0.001);
+        }
+        weft_event_set(&go);
+        for (int i = 0; i < 100; i++) {
+            assert_int_equal(weft_future_result(fs[i], WEFT_FOREVER, NULL), 0);
+            weft_future_free(fs[i]);
+        }
+        assert_int_equal(weft_executor_workers(ex), 10);
+        weft_executor_free(ex);
+    }
+}
+
 /* ---- initializer ---- */
 
 static int init_calls;
@@ -369,6 +427,8 @@ int main(void)
         cmocka_unit_test(test_default_workers_is_cpus),
         cmocka_unit_test(test_lazy_start_and_names),
         cmocka_unit_test(test_default_prefix),
+        cmocka_unit_test(test_one_submission_one_worker),
+        cmocka_unit_test(test_batch_starts_max_workers),
         cmocka_unit_test(test_initializer_once_per_worker),
         cmocka_unit_test(test_initializer_failure_breaks_pool),
         cmocka_unit_test(test_submit_after_shutdown),
