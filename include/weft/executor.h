@@ -35,6 +35,10 @@
  *
  * Thread-safety: every call may be made from any thread, including from tasks
  * and done-callbacks, unless it says otherwise.
+ *
+ * Fork: a pool's workers do not exist in a child created by fork(), so a pool
+ * inherited that way must not be used there (not even freed: its workers can't
+ * be joined); make a new pool in the child. (Not yet enforced: see issue 4.)
  */
 #ifndef WEFT_EXECUTOR_H
 #define WEFT_EXECUTOR_H
