@@ -30,12 +30,6 @@ typedef struct totals {
     atomic_long ranges;
 } totals;
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static bool is_prime(long n)
 {
@@ -70,18 +64,18 @@ static void sum_primes(long lo, long hi, void *arg)
 WEFT_SEED(parallel_sum, "the sum of the primes below 1000000: one thread vs parallel_for")
 {
     totals one = {0}, par = {0};
-    double t0 = now();
+    double t0 = seed_now();
     sum_primes(0, LIMIT, &one);
-    double t_one = now() - t0;
+    double t_one = seed_now() - t0;
     for (long i = 0; i < LIMIT; i++)
         visits[i] = 0;
 
     weft_executor *ex;
     int rc = weft_executor_new(&ex, &(weft_executor_opts){.max_workers = 2});
     SEED_CHECK(rc == 0, "weft_executor_new: %s", weft_strerror(rc));
-    t0 = now();
+    t0 = seed_now();
     rc = weft_parallel_for(ex, 0, LIMIT, 0, sum_primes, &par);
-    double t_par = now() - t0;
+    double t_par = seed_now() - t0;
     unsigned workers = weft_executor_workers(ex);
     weft_executor_free(ex);
     SEED_CHECK(rc == 0, "weft_parallel_for: %s", weft_strerror(rc));

@@ -28,24 +28,7 @@ static download files[] = {{"c.zip", 0.4, ""}, {"a.zip", 0.2, ""}, {"b.zip", 0.3
 #define NFILES (sizeof files / sizeof files[0])
 #define PREFIX "downloader"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
-/* time.sleep(): an absolute deadline, so a signal cannot shorten the nap. */
-static void sleep_for(double seconds)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    long long ns = until.tv_nsec + (long long)(seconds * 1e9);
-    until.tv_sec += ns / 1000000000;
-    until.tv_nsec = ns % 1000000000;
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) != 0)
-        ;
-}
 
 /* The task: "download" one file and return its name, as the Python function
  * returns a value for future.result(). */
@@ -54,16 +37,16 @@ static void *fetch(void *arg)
     download *d = arg;
     weft_thread *me = weft_current_thread();
     snprintf(d->worker, sizeof d->worker, "%s", me ? weft_thread_name(me) : "?");
-    sleep_for(d->seconds);
+    seed_sleep(d->seconds);
     return (void *)d->file;
 }
 
 /* Poll f until it runs (a worker picked it up) or `limit` seconds pass. */
 static bool wait_running(weft_future *f, double limit)
 {
-    double until = now() + limit;
-    while (!weft_future_running(f) && !weft_future_done(f) && now() < until)
-        sleep_for(0.001);
+    double until = seed_now() + limit;
+    while (!weft_future_running(f) && !weft_future_done(f) && seed_now() < until)
+        seed_sleep(0.001);
     return weft_future_running(f);
 }
 
@@ -81,7 +64,7 @@ WEFT_SEED(pool_downloads, "three downloads submitted to a pool of 4, results thr
     SEED_CHECK(rc == 0, "weft_executor_new: %s", weft_strerror(rc));
 
     weft_future *fut[NFILES] = {NULL};
-    double t0 = now();
+    double t0 = seed_now();
     for (size_t i = 0; i < NFILES && rc == 0; i++)
         rc = weft_executor_submit(ex, fetch, &files[i], &fut[i]);
 
@@ -107,7 +90,7 @@ WEFT_SEED(pool_downloads, "three downloads submitted to a pool of 4, results thr
         printf("result %zu: %s (%.1f s, by %s)\n", i + 1, got[i], files[i].seconds,
                files[i].worker);
     }
-    double elapsed = now() - t0;
+    double elapsed = seed_now() - t0;
     bool done_late = fut[0] && weft_future_done(fut[0]) && !weft_future_running(fut[0]);
     unsigned workers = weft_executor_workers(ex);
     for (size_t i = 0; i < NFILES; i++)

@@ -27,23 +27,7 @@ typedef struct email {
 static email mail[EMAILS];
 static atomic_int in_flight, peak; /* sends under way now, and the most at once */
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
-static void sleep_for(double seconds)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    long long ns = until.tv_nsec + (long long)(seconds * 1e9);
-    until.tv_sec += ns / 1000000000;
-    until.tv_nsec = ns % 1000000000;
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) != 0)
-        ;
-}
 
 /* The task: send one e-mail; its result is the e-mail, for the progress line. */
 static void *send_email(void *arg)
@@ -53,7 +37,7 @@ static void *send_email(void *arg)
     int seen = atomic_load(&peak);
     while (now_sending > seen && !atomic_compare_exchange_weak(&peak, &seen, now_sending))
         ;
-    sleep_for(e->send_time);
+    seed_sleep(e->send_time);
     atomic_fetch_sub(&in_flight, 1);
     atomic_fetch_add_explicit(&e->sends, 1, memory_order_relaxed);
     return e;
@@ -115,13 +99,13 @@ WEFT_SEED(pool_emails, "100 e-mails through a pool of 10, progress by as_complet
     int rc = weft_executor_new(&ex, &(weft_executor_opts){.max_workers = WORKERS});
     SEED_CHECK(rc == 0, "weft_executor_new: %s", weft_strerror(rc));
     weft_future *fut[EMAILS] = {NULL};
-    double t0 = now();
+    double t0 = seed_now();
     int submitted = 0;
     for (; submitted < EMAILS; submitted++)
         if ((rc = weft_executor_submit(ex, send_email, &mail[submitted], &fut[submitted])) != 0)
             break;
     int collected = rc == 0 ? collect(fut) : 0;
-    double elapsed = now() - t0;
+    double elapsed = seed_now() - t0;
     unsigned workers = weft_executor_workers(ex);
     weft_executor_free(ex); /* waits for any send still under way */
     for (int i = 0; i < EMAILS; i++)

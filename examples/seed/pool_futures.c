@@ -19,16 +19,6 @@
 #include "weft/sync.h"
 #include "weft/thread.h"
 
-static void sleep_for(double seconds)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    long long ns = until.tv_nsec + (long long)(seconds * 1e9);
-    until.tv_sec += ns / 1000000000;
-    until.tv_nsec = ns % 1000000000;
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) != 0)
-        ;
-}
 
 /* ---- tasks ---- */
 
@@ -59,13 +49,13 @@ static void *read_config(void *arg)
 
 static void *nap(void *arg)
 {
-    sleep_for(*(const double *)arg);
+    seed_sleep(*(const double *)arg);
     return NULL;
 }
 
 static void *nap_then_fail(void *arg)
 {
-    sleep_for(*(const double *)arg);
+    seed_sleep(*(const double *)arg);
     weft_task_fail(-ECONNRESET, "connection reset after %.2f s", *(const double *)arg);
     return NULL;
 }
