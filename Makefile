@@ -18,7 +18,7 @@ CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
 BUILD_PKGS := build-essential cmake pkg-config libcmocka-dev
 BENCH_PKGS := $(BUILD_PKGS) python3 golang-go libglib2.0-dev
 
-.PHONY: all demo test test-asan test-tsan bench install deps deps-bench clean format
+.PHONY: all demo test test-asan test-tsan test-install bench install deps deps-bench clean format
 
 all: deps
 	$(CMAKE) -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release
@@ -33,7 +33,7 @@ deps-bench:
 demo: all
 	$(BUILD)/release/weft tour
 
-test: test-asan test-tsan
+test: test-asan test-tsan test-install
 
 test-asan: deps
 	$(CMAKE) -S . -B $(BUILD)/asan -DCMAKE_BUILD_TYPE=Debug -DWEFT_SANITIZE=address -DWEFT_BENCH=OFF
@@ -48,6 +48,11 @@ test-tsan: deps
 	$(CMAKE) --build $(BUILD)/tsan -j $(JOBS)
 	cd $(BUILD)/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:atexit_sleep_ms=0 \
 	  sh $(CURDIR)/tools/tsan-run.sh ctest $(CTEST_FLAGS)
+
+# `make install` as a user sees it: install a Release build into a scratch
+# prefix, then build programs against it with pkg-config and find_package.
+test-install: all
+	sh tests/install/check-install.sh $(BUILD)/release
 
 bench: deps-bench
 	$(CMAKE) -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release

@@ -98,7 +98,17 @@ double bench_percentile(double *v, long k, double p);
 #define BENCH_PRIO_BATCH 1024    /* priority row: items put before they are all got */
 #define BENCH_BATCH 16           /* _batch16 row: items per put_many / get_many */
 
-/* Implementations: bench_weft.c and peer_pthread.c. */
+/* Executor rows: futures per batch of threadpool_empty_tasks_2workers (submit
+ * that many, then result() each), the fib argument of threadpool_fib25_recursive
+ * and its exact value, and the xorshift steps per index of
+ * parallel_for_speedup_2threads (the peers use the same numbers). */
+#define BENCH_TASK_BATCH 1024
+#define BENCH_FIB_N 25
+#define BENCH_FIB_RESULT 75025u
+#define BENCH_PF_STEPS 1000
+
+/* Implementations: bench_weft.c, bench_executor.c, peer_pthread.c and
+ * peer_pthread_pool.c. */
 
 double weft_spawn_join(long n);
 double weft_lock_acquire_release(long n);
@@ -112,6 +122,10 @@ double weft_queue_spsc_batch(long n);
 double weft_prio_put_get(long n);
 double weft_queue_handoff(long n);
 
+double weft_empty_tasks(long n);
+double weft_fib_recursive(long n);
+double weft_parallel_for_2threads(long n);
+
 double pthread_spawn_join(long n);
 double pthread_lock_acquire_release(long n);
 double pthread_counter_2threads(long n);
@@ -122,5 +136,7 @@ double pthread_queue_mpmc(long n);
 double pthread_queue_spsc_batch(long n);
 double pthread_prio_put_get(long n);
 double pthread_queue_handoff(long n);
+double pthread_empty_tasks(long n);
+double pthread_parallel_for_2threads(long n);
 
 #endif

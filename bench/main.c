@@ -38,32 +38,42 @@ struct bench {
     /* A second row from the same runs (bench_aux after each run), reduced the same
      * way, or NULL. */
     const char *aux;
+    /* Why there is no pthread figure (pthread == NULL), printed as a note. */
+    const char *no_pthread;
 };
 
 /* Sizes: each run takes roughly 0.05-0.4 s on the 2-core reference machine. */
 static const struct bench benches[] = {
     {"thread_spawn_join", "us/op", STAT_MEDIAN, 4000, weft_spawn_join, pthread_spawn_join,
-     NULL},
+     NULL, NULL},
     {"lock_acquire_release", "ns/op", STAT_MIN, 20000000, weft_lock_acquire_release,
-     pthread_lock_acquire_release, NULL},
+     pthread_lock_acquire_release, NULL, NULL},
     {"counter_lock_per_increment_2threads", "ns/incr", STAT_MEDIAN, 4000000,
-     weft_counter_2threads, pthread_counter_2threads, NULL},
+     weft_counter_2threads, pthread_counter_2threads, NULL, NULL},
     {"cpu_bound_2threads_speedup", "x", STAT_MEDIAN, 100000000, weft_cpu_2threads,
-     pthread_cpu_2threads, NULL},
+     pthread_cpu_2threads, NULL, NULL},
     {"event_pingpong_2threads", "us/rtt", STAT_MEDIAN, 20000, weft_event_pingpong,
-     pthread_event_pingpong, NULL},
+     pthread_event_pingpong, NULL, NULL},
     /* queue rows: n items moved (ops = items; priority: put+get pairs; handoff:
      * round trips, each timed alone) */
     {"queue_fifo_spsc_bounded1024", "ops/s", STAT_MEDIAN, 4000000, weft_queue_spsc,
-     pthread_queue_spsc, NULL},
+     pthread_queue_spsc, NULL, NULL},
     {"queue_fifo_mpmc_2p2c_bounded1024", "ops/s", STAT_MEDIAN, 4000000, weft_queue_mpmc,
-     pthread_queue_mpmc, NULL},
+     pthread_queue_mpmc, NULL, NULL},
     {"queue_fifo_spsc_bounded1024_batch16", "ops/s", STAT_MEDIAN, 8000000,
-     weft_queue_spsc_batch, pthread_queue_spsc_batch, NULL},
+     weft_queue_spsc_batch, pthread_queue_spsc_batch, NULL, NULL},
     {"priority_queue_put_get_1thread", "ops/s", STAT_MEDIAN, 2000000, weft_prio_put_get,
-     pthread_prio_put_get, NULL},
+     pthread_prio_put_get, NULL, NULL},
     {"queue_handoff_latency_p50", "us/rtt", STAT_MEDIAN, 20000, weft_queue_handoff,
-     pthread_queue_handoff, "queue_handoff_latency_p99"},
+     pthread_queue_handoff, "queue_handoff_latency_p99", NULL},
+    /* executor rows: n tasks (empty), fib(25) computations, loop indices */
+    {"threadpool_empty_tasks_2workers", "tasks/s", STAT_MEDIAN, 2000000, weft_empty_tasks,
+     pthread_empty_tasks, NULL, NULL},
+    {"threadpool_fib25_recursive", "ms/fib", STAT_MEDIAN, 40, weft_fib_recursive, NULL, NULL,
+     "a textbook pthread pool deadlocks when its tasks wait on their children's futures "
+     "(both workers block, the children never run)"},
+    {"parallel_for_speedup_2threads", "x", STAT_MEDIAN, 100000, weft_parallel_for_2threads,
+     pthread_parallel_for_2threads, NULL, NULL},
 };
 
 double bench_aux;
@@ -197,6 +207,8 @@ int main(int argc, char **argv)
             continue;
         matched++;
         long n = quick ? bn->n / 20 : bn->n;
+        if (n < 1)
+            n = 1;
         struct {
             const char *impl;
             bench_fn fn;
@@ -204,8 +216,10 @@ int main(int argc, char **argv)
             int ok;
         } im[2] = {{"weft", bn->weft, {0}, {0}, 1}, {"pthread", bn->pthread, {0}, {0}, 1}};
         for (int i = 0; i < 2; i++)
-            if (impl && strcmp(impl, im[i].impl) != 0)
+            if ((impl && strcmp(impl, im[i].impl) != 0) || !im[i].fn)
                 im[i].ok = 0;
+        if (!bn->pthread && bn->no_pthread && (!impl || !strcmp(impl, "pthread")))
+            printf("# pthread %s: no figure - %s\n", bn->name, bn->no_pthread);
 
         /* warm-up: a tenth of a run for each implementation, not recorded */
         for (int i = 0; i < 2; i++) {

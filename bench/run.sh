@@ -18,7 +18,9 @@
 
 set -u
 
-IMPLS="weft pthread python go glib"   # table columns, in order
+# Table columns, in order. go_pertask: the Go peer's second form of the
+# thread-pool row (a goroutine per task beside the pool of goroutines).
+IMPLS="weft pthread python go go_pertask glib"
 
 if [ $# -ne 1 ]; then
     echo "usage: sh bench/run.sh BUILD_DIR" >&2
@@ -183,14 +185,22 @@ END {
     ni = split(impls, im, " ")
     # a program that wrote several implementations (weft_bench) counts for them all
     if ("weft_bench" in state) { state["weft"] = state["weft_bench"]; state["pthread"] = state["weft_bench"] }
+    if ("go" in state) state["go_pertask"] = state["go"]
+    # column widths: at least the old fixed ones, wider for longer names
+    for (i = 1; i <= ni; i++) {
+        vw[i] = length(im[i]) > 9 ? length(im[i]) : 9
+        rw[i] = length("weft/" im[i]) > 12 ? length("weft/" im[i]) : 12
+    }
+    tw = 20
+    for (n in target) if (length(target[n]) > tw) tw = length(target[n])
     print "== side by side (same run; values as printed above)"
     print "   ratio columns \"weft/X\": how many times better weft is than X (>1: weft better;"
     print "   X/weft for time rows, weft/X for speedup rows). n/a: that peer could not run."
     line = sprintf("%-36s %-7s", "benchmark", "unit")
-    for (i = 1; i <= ni; i++) line = line sprintf(" %9s", im[i])
+    for (i = 1; i <= ni; i++) line = line sprintf(" %" vw[i] "s", im[i])
     line = line " |"
-    for (i = 2; i <= ni; i++) line = line sprintf(" %12s", "weft/" im[i])
-    line = line sprintf(" | %-20s %s", "target", "met")
+    for (i = 2; i <= ni; i++) line = line sprintf(" %" rw[i] "s", "weft/" im[i])
+    line = line sprintf(" | %-" tw "s %s", "target", "met")
     print line
     gsub(/./, "-", line); print line
     nmiss = 0
@@ -202,7 +212,7 @@ END {
             if ((x, n) in have) cell = fmt(val[x, n])
             else if (x in state && state[x] != "ok") cell = "n/a"
             else cell = ""
-            line = line sprintf(" %9s", cell)
+            line = line sprintf(" %" vw[i] "s", cell)
         }
         line = line " |"
         for (i = 2; i <= ni; i++) {
@@ -211,14 +221,14 @@ END {
                 r = ratio(n, val["weft", n], val[x, n])
                 if (r != "") cell = sprintf("%.2f", r)
             } else if (x in state && state[x] != "ok") cell = "n/a"
-            line = line sprintf(" %12s", cell)
+            line = line sprintf(" %" rw[i] "s", cell)
         }
         t = (n in target) ? target[n] : "-"
         met = "-"
         if (t != "-") {
             # several targets separated by ",": NO if any is missed, ? if any
             # cannot be checked (a figure missing) and none is missed
-            nt = split(t, tl, ","); met = "yes"
+            nt = split(t, tl, ","); met = "yes"; missed = ""
             for (k = 1; k <= nt; k++) {
                 op = substr(tl[k], 1, 2); rhs = substr(tl[k], 3); bound = ""
                 if (rhs ~ /^[0-9.]+$/) bound = rhs + 0
@@ -229,12 +239,14 @@ END {
                 if (!(("weft", n) in have) || bound == "") m1 = "?"
                 else if (op == "<=") m1 = (val["weft", n] <= bound) ? "yes" : "NO"
                 else m1 = (val["weft", n] >= bound) ? "yes" : "NO"
-                if (m1 == "NO") met = "NO"
+                if (m1 == "NO") { met = "NO"; missed = missed (missed == "" ? "" : ",") tl[k] }
                 else if (m1 == "?" && met == "yes") met = "?"
             }
             if (met == "NO") nmiss++
+            # with several targets, name the missed ones
+            if (met == "NO" && nt > 1) met = "NO: " missed
         }
-        line = line sprintf(" | %-20s %s", t, met)
+        line = line sprintf(" | %-" tw "s %s", t, met)
         print line
     }
     print ""

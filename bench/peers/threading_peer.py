@@ -2,7 +2,8 @@
 """The CPython peer of weft_bench: the same benchmarks written with the threading
 and queue modules the way the tutorials use them (Thread(...).start(); join(),
 `with lock:`, Event set/wait/clear, queue.Queue put/get, PriorityQueue of
-(priority, item) tuples).
+(priority, item) tuples), and concurrent.futures.ThreadPoolExecutor for the
+executor rows (submit + result(); no figure for the recursive fib, see NOTES).
 
 Prints python<TAB>name<TAB>value<TAB>unit lines and '#' notes, with the same method
 as weft_bench: a warm-up, then REPEATS rounds, the median reported (the best for
@@ -15,6 +16,7 @@ usage: threading_peer.py [--quick]   (or WEFT_BENCH_QUICK=1)
 import os
 import platform
 import queue
+import concurrent.futures
 import statistics
 import sys
 import threading
@@ -298,6 +300,65 @@ def queue_handoff(n):
     return percentile(lat, 50), percentile(lat, 99)  # us per round trip
 
 
+# ---- executor rows (the sizes of bench/bench.h) ----
+
+TASK_BATCH = 1024  # BENCH_TASK_BATCH: futures submitted before their results are taken
+PF_STEPS = 1000    # BENCH_PF_STEPS: xorshift steps per index
+
+
+def empty_task(a):
+    return a
+
+
+def empty_tasks(n):
+    """ThreadPoolExecutor(2): submit a batch of tasks, then result() each, summing."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as ex:
+        submit = ex.submit
+        total = done = 0
+        t0 = now_ns()
+        for base in range(0, n, TASK_BATCH):
+            fs = [submit(empty_task, v) for v in range(base + 1, min(base + TASK_BATCH, n) + 1)]
+            for f in fs:
+                total += f.result()
+                done += 1
+        t1 = now_ns()
+    if done != n or total != n * (n + 1) // 2:
+        fail("threadpool_empty_tasks_2workers: %d results summing to %d, expected %d summing "
+             "to %d" % (done, total, n, n * (n + 1) // 2))
+        return None
+    return n / ((t1 - t0) / 1e9)  # tasks per second
+
+
+def pf_range(lo, hi):
+    s = 0
+    for i in range(lo, hi):
+        s += cpu_work(i + 1, PF_STEPS)
+    return s & MASK
+
+
+def parallel_for_2threads(n):
+    """The loop in this thread, then its two halves on ThreadPoolExecutor(2)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as ex:
+        t0 = now_ns()
+        seq = pf_range(0, n)
+        t1 = now_ns()
+        halves = [ex.submit(pf_range, 0, n // 2), ex.submit(pf_range, n // 2, n)]
+        par = (halves[0].result() + halves[1].result()) & MASK
+        t2 = now_ns()
+    if par != seq:
+        fail("parallel_for_speedup_2threads: parallel sum %x, sequential %x" % (par, seq))
+        return None
+    return (t1 - t0) / (t2 - t1)  # speedup t_seq / t_par
+
+
+# Rows with no CPython figure, and why (printed as notes).
+NOTES = {
+    "threadpool_fib25_recursive":
+        "no figure - in ThreadPoolExecutor a task waiting on its children's futures "
+        "blocks its worker thread, so a recursive fib deadlocks once every worker "
+        "waits (fib(25) has 121392 calls waiting on children)",
+}
+
 # name, unit, reduce, function, iterations (full run); a function that returns a
 # pair (handoff) gives the row and its "aux" row (name in AUX) from the same runs.
 AUX = {"queue_handoff_latency_p50": "queue_handoff_latency_p99"}
@@ -311,6 +372,8 @@ BENCHES = [
     ("queue_fifo_mpmc_2p2c_bounded1024", "ops/s", "median", queue_mpmc, 400000),
     ("priority_queue_put_get_1thread", "ops/s", "median", prio_put_get, 204800),
     ("queue_handoff_latency_p50", "us/rtt", "median", queue_handoff, 20000),
+    ("threadpool_empty_tasks_2workers", "tasks/s", "median", empty_tasks, 100000),
+    ("parallel_for_speedup_2threads", "x", "median", parallel_for_2threads, 1000),
 ]
 
 
@@ -321,6 +384,8 @@ def main():
         platform.python_implementation(), platform.python_version(), repeats,
         ", QUICK (not for quoting)" if quick else ""))
     sys.stdout.flush()
+    for name, note in NOTES.items():
+        print("# python %s: %s" % (name, note))
     for name, unit, how, fn, n in BENCHES:
         if quick:
             n = max(n // 20, 1)

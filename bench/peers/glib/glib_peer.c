@@ -1,6 +1,7 @@
 /*
- * bench/peers/glib/glib_peer.c - the GLib peer of weft_bench: the queue rows with
- * what a GLib program uses, GAsyncQueue and GThread.
+ * bench/peers/glib/glib_peer.c - the GLib peer of weft_bench: the queue rows and
+ * the empty-tasks thread-pool row with what a GLib program uses, GAsyncQueue,
+ * GThread and GThreadPool.
  *
  *   - FIFO rows: one GAsyncQueue, g_async_queue_push / g_async_queue_pop.
  *     GAsyncQueue has no bound (no maxsize): producers never wait for room, so the
@@ -13,6 +14,11 @@
  *     compare function, g_async_queue_pop: the queue keeps a sorted linked list,
  *     so a push walks it (O(n) per push at depth n; here n <= 1024).
  *   - hand-off: two GAsyncQueues.
+ *   - threadpool_empty_tasks_2workers: a GThreadPool of 2 exclusive threads
+ *     (started at creation, outside the timed region); each task returns its
+ *     argument by pushing it on a results GAsyncQueue. The submitter pushes a
+ *     batch of 1024 tasks (g_thread_pool_push), then pops 1024 results, adding
+ *     them up; the sum must be n(n+1)/2.
  *
  * Same items, sentinels, checks, sizes (bench/bench.h) and method as weft_bench: a
  * warm-up of a tenth of a run, then 5 rounds, the median reported.
@@ -375,6 +381,54 @@ static double queue_handoff(long n)
     return p50;
 }
 
+/* ---- threadpool_empty_tasks_2workers: GThreadPool, results on a GAsyncQueue ---- */
+
+#define TASK_BATCH 1024 /* BENCH_TASK_BATCH */
+
+static gpointer empty_task(gpointer arg)
+{
+    return arg;
+}
+
+/* The pool's function: run the task, hand its result back. */
+static void pool_func(gpointer data, gpointer user_data)
+{
+    g_async_queue_push((GAsyncQueue *)user_data, empty_task(data));
+}
+
+static double empty_tasks(long n)
+{
+    GAsyncQueue *results = g_async_queue_new();
+    GError *err = NULL;
+    GThreadPool *pool = g_thread_pool_new(pool_func, results, 2, TRUE, &err);
+    if (!pool) {
+        fprintf(stderr, "ERROR g_thread_pool_new: %s\n", err ? err->message : "?");
+        exit(1);
+    }
+    uint64_t sum = 0, done = 0;
+    int64_t t0 = now_ns();
+    for (long base = 0; base < n; base += TASK_BATCH) {
+        long k = n - base < TASK_BATCH ? n - base : TASK_BATCH;
+        for (long i = 0; i < k; i++)
+            g_thread_pool_push(pool, ITEM(base + i + 1), NULL); /* never NULL */
+        for (long i = 0; i < k; i++) {
+            sum += VAL(g_async_queue_pop(results));
+            done++;
+        }
+    }
+    int64_t t1 = now_ns();
+    g_thread_pool_free(pool, FALSE, TRUE);
+    g_async_queue_unref(results);
+    uint64_t want = (uint64_t)n * (uint64_t)(n + 1) / 2;
+    if (done != (uint64_t)n || sum != want) {
+        fail("threadpool_empty_tasks_2workers: %llu results summing to %llu, expected %ld "
+             "summing to %llu",
+             (unsigned long long)done, (unsigned long long)sum, n, (unsigned long long)want);
+        return -1;
+    }
+    return (double)n / ((double)(t1 - t0) / 1e9); /* tasks per second */
+}
+
 /* ---- driver ---- */
 
 struct bench {
@@ -390,6 +444,7 @@ static const struct bench benches[] = {
     {"queue_fifo_spsc_bounded1024_batch16", "ops/s", queue_spsc_batch, 8000000, NULL},
     {"priority_queue_put_get_1thread", "ops/s", prio_put_get, 204800, NULL},
     {"queue_handoff_latency_p50", "us/rtt", queue_handoff, 20000, "queue_handoff_latency_p99"},
+    {"threadpool_empty_tasks_2workers", "tasks/s", empty_tasks, 1000000, NULL},
 };
 
 #define REPEATS 5

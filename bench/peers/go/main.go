@@ -3,6 +3,10 @@
 // sync.Mutex for the lock, two unbuffered channels for the event ping-pong;
 // buffered channels of 1024 for the bounded queues, container/heap behind a
 // sync.Mutex for the priority queue, two unbuffered channels for the queue hand-off.
+// Executor rows: a pool of 2 goroutines fed by a channel with a shared results
+// channel (impl "go") and a goroutine per task (impl "go_pertask") for the empty
+// tasks; a goroutine per call with a WaitGroup per call for the recursive fib; 2
+// goroutines splitting the range for the parallel loop.
 //
 // Prints go<TAB>name<TAB>value<TAB>unit lines and '#' notes, with the same method
 // as weft_bench: a warm-up, then 5 rounds, the median reported (the best for
@@ -381,28 +385,197 @@ func queueHandoff(n int) (float64, bool) {
 	return percentile(lat, 50), true // us per round trip
 }
 
+// ---- executor rows ----
+
+const taskBatch = 1024 // futures per batch (BENCH_TASK_BATCH in bench/bench.h)
+const fibN = 25        // BENCH_FIB_N
+const fibResult = 75025
+const pfSteps = 1000 // BENCH_PF_STEPS: xorshift steps per index
+
+type job struct {
+	fn  func(uint64) uint64
+	arg uint64
+}
+
+func emptyTask(a uint64) uint64 { return a }
+
+func checkTasks(impl string, n int, done, sum uint64) bool {
+	want := uint64(n) * uint64(n+1) / 2
+	if done != uint64(n) || sum != want {
+		fail("%s threadpool_empty_tasks_2workers: %d results summing to %d, expected %d summing to %d",
+			impl, done, sum, n, want)
+		return false
+	}
+	return true
+}
+
+// threadpool_empty_tasks_2workers, pool form: 2 worker goroutines receive jobs
+// (function + argument) from one channel and send each result on a shared results
+// channel (both buffered to one batch). The submitter sends a batch of jobs, then
+// receives as many results, adding them up.
+func emptyTasksPool(n int) (float64, bool) {
+	jobs := make(chan job, taskBatch)
+	results := make(chan uint64, taskBatch)
+	var wg sync.WaitGroup
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				results <- j.fn(j.arg)
+			}
+		}()
+	}
+	var sum, done uint64
+	t0 := time.Now()
+	for base := 0; base < n; base += taskBatch {
+		k := n - base
+		if k > taskBatch {
+			k = taskBatch
+		}
+		for i := 0; i < k; i++ {
+			jobs <- job{emptyTask, uint64(base + i + 1)}
+		}
+		for i := 0; i < k; i++ {
+			sum += <-results
+			done++
+		}
+	}
+	d := time.Since(t0)
+	close(jobs)
+	wg.Wait()
+	if !checkTasks("go", n, done, sum) {
+		return 0, false
+	}
+	return float64(n) / d.Seconds(), true // tasks per second
+}
+
+// threadpool_empty_tasks_2workers, goroutine-per-task form: per batch, one
+// goroutine per task writes its result into a slice and calls wg.Done(); the
+// submitter waits on the WaitGroup, then adds up the batch's results.
+func emptyTasksPerTask(n int) (float64, bool) {
+	res := make([]uint64, taskBatch)
+	var wg sync.WaitGroup
+	var sum, done uint64
+	t0 := time.Now()
+	for base := 0; base < n; base += taskBatch {
+		k := n - base
+		if k > taskBatch {
+			k = taskBatch
+		}
+		wg.Add(k)
+		for i := 0; i < k; i++ {
+			go func(i int, a uint64) {
+				res[i] = emptyTask(a)
+				wg.Done()
+			}(i, uint64(base+i+1))
+		}
+		wg.Wait()
+		for i := 0; i < k; i++ {
+			sum += res[i]
+			done++
+		}
+	}
+	d := time.Since(t0)
+	if !checkTasks("go_pertask", n, done, sum) {
+		return 0, false
+	}
+	return float64(n) / d.Seconds(), true // tasks per second
+}
+
+// fibG: every call with k >= 2 starts a goroutine for each child and waits for
+// both on a WaitGroup of its own.
+func fibG(k int) uint64 {
+	if k < 2 {
+		return uint64(k)
+	}
+	var a, b uint64
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { a = fibG(k - 1); wg.Done() }()
+	go func() { b = fibG(k - 2); wg.Done() }()
+	wg.Wait()
+	return a + b
+}
+
+// threadpool_fib25_recursive: the root call is a goroutine too; n computations,
+// ms per fib(25).
+func fibRecursive(n int) (float64, bool) {
+	if n < 1 {
+		n = 1
+	}
+	bad := uint64(0)
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		ch := make(chan uint64, 1)
+		go func() { ch <- fibG(fibN) }()
+		if r := <-ch; r != fibResult && bad == 0 {
+			bad = r + 1
+		}
+	}
+	d := time.Since(t0)
+	if bad != 0 {
+		fail("threadpool_fib25_recursive: fib(%d) = %d, expected %d", fibN, bad-1, fibResult)
+		return 0, false
+	}
+	return float64(d.Nanoseconds()) / 1e6 / float64(n), true // ms per fib(25)
+}
+
+func pfRange(lo, hi int) uint64 {
+	var s uint64
+	for i := lo; i < hi; i++ {
+		s += cpuWork(uint64(i+1), pfSteps)
+	}
+	return s
+}
+
+// parallel_for_speedup_2threads: the loop in this goroutine, then split in halves
+// between 2 goroutines.
+func parallelFor2(n int) (float64, bool) {
+	t0 := time.Now()
+	seq := pfRange(0, n)
+	t1 := time.Now()
+	var half [2]uint64
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { half[0] = pfRange(0, n/2); wg.Done() }()
+	go func() { half[1] = pfRange(n/2, n); wg.Done() }()
+	wg.Wait()
+	t2 := time.Now()
+	if half[0]+half[1] != seq {
+		fail("parallel_for_speedup_2threads: parallel sum %x, sequential %x", half[0]+half[1], seq)
+		return 0, false
+	}
+	return float64(t1.Sub(t0)) / float64(t2.Sub(t1)), true
+}
+
 type bench struct {
 	name, unit string
 	best       bool
 	fn         func(int) (float64, bool)
 	n          int
 	aux        string // name of the row fed by aux after each run, or ""
+	impl       string // implementation column, "" for "go"
 }
 
 var benches = []bench{
-	{"thread_spawn_join", "us/op", false, spawnJoin, 200000, ""},
-	{"lock_acquire_release", "ns/op", true, lockAcquireRelease, 20000000, ""},
-	{"counter_lock_per_increment_2threads", "ns/incr", false, counter2, 4000000, ""},
-	{"cpu_bound_2threads_speedup", "x", false, cpu2, 100000000, ""},
-	{"event_pingpong_2threads", "us/rtt", false, pingpong, 200000, ""},
-	{"queue_fifo_spsc_bounded1024", "ops/s", false, queueSPSC, 10000000, ""},
-	{"queue_fifo_mpmc_2p2c_bounded1024", "ops/s", false, queueMPMC, 10000000, ""},
-	{"priority_queue_put_get_1thread", "ops/s", false, prioPutGet, 2048000, ""},
-	{"queue_handoff_latency_p50", "us/rtt", false, queueHandoff, 200000, "queue_handoff_latency_p99"},
+	{"thread_spawn_join", "us/op", false, spawnJoin, 200000, "", ""},
+	{"lock_acquire_release", "ns/op", true, lockAcquireRelease, 20000000, "", ""},
+	{"counter_lock_per_increment_2threads", "ns/incr", false, counter2, 4000000, "", ""},
+	{"cpu_bound_2threads_speedup", "x", false, cpu2, 100000000, "", ""},
+	{"event_pingpong_2threads", "us/rtt", false, pingpong, 200000, "", ""},
+	{"queue_fifo_spsc_bounded1024", "ops/s", false, queueSPSC, 10000000, "", ""},
+	{"queue_fifo_mpmc_2p2c_bounded1024", "ops/s", false, queueMPMC, 10000000, "", ""},
+	{"priority_queue_put_get_1thread", "ops/s", false, prioPutGet, 2048000, "", ""},
+	{"queue_handoff_latency_p50", "us/rtt", false, queueHandoff, 200000, "queue_handoff_latency_p99", ""},
+	{"threadpool_empty_tasks_2workers", "tasks/s", false, emptyTasksPool, 2000000, "", ""},
+	{"threadpool_empty_tasks_2workers", "tasks/s", false, emptyTasksPerTask, 2000000, "", "go_pertask"},
+	{"threadpool_fib25_recursive", "ms/fib", false, fibRecursive, 10, "", ""},
+	{"parallel_for_speedup_2threads", "x", false, parallelFor2, 100000, "", ""},
 }
 
 // report prints the rounds as a note and the reduced figure as a data line.
-func report(name, unit string, best bool, n int, vals []float64) {
+func report(impl, name, unit string, best bool, n int, vals []float64) {
 	strs := make([]string, len(vals))
 	for i, v := range vals {
 		strs[i] = fmt.Sprintf("%.4g", v)
@@ -420,8 +593,8 @@ func report(name, unit string, best bool, n int, vals []float64) {
 	} else {
 		v = (vals[len(vals)/2-1] + vals[len(vals)/2]) / 2
 	}
-	fmt.Printf("# go %s n=%d rounds: %s (%s)\n", name, n, strings.Join(strs, " "), how)
-	fmt.Printf("go\t%s\t%.4g\t%s\n", name, v, unit)
+	fmt.Printf("# %s %s n=%d rounds: %s (%s)\n", impl, name, n, strings.Join(strs, " "), how)
+	fmt.Printf("%s\t%s\t%.4g\t%s\n", impl, name, v, unit)
 }
 
 func main() {
@@ -449,6 +622,9 @@ func main() {
 		if *quick {
 			n /= 20
 		}
+		if n < 1 {
+			n = 1
+		}
 		w := n / 10
 		if w < 1 {
 			w = 1
@@ -469,9 +645,13 @@ func main() {
 		if !ok {
 			continue
 		}
-		report(b.name, b.unit, b.best, n, vals)
+		impl := b.impl
+		if impl == "" {
+			impl = "go"
+		}
+		report(impl, b.name, b.unit, b.best, n, vals)
 		if b.aux != "" {
-			report(b.aux, b.unit, b.best, n, auxVals)
+			report(impl, b.aux, b.unit, b.best, n, auxVals)
 		}
 	}
 	if failures > 0 {
