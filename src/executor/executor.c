@@ -406,7 +406,12 @@ WEFT_API int weft_executor_submit(weft_executor *ex, void *(*fn)(void *arg), voi
 {
     if (!ex || !fn)
         return -EINVAL;
-    weft_future proto = {.fn = fn, .arg = arg};
+    /* Only the fields make_future reads: a full initialiser zeroes the whole
+     * future with a `rep stos`, a measurable part of a submission. */
+    weft_future proto;
+    proto.fn = fn;
+    proto.arg = arg;
+    proto.job = NULL;
     return submit(ex, &proto, out);
 }
 
