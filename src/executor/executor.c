@@ -4,10 +4,19 @@
  *
  * Where tasks go. A task submitted by one of the pool's workers goes on that
  * worker's deque (LIFO for the owner, stolen oldest-first); any other submission
- * goes through the injection queue (inject.c). A worker looks in its own deque,
- * then the injection queue (first, one search in 61, so outside work is not
- * starved by recursive work), then steals from the others starting at a random
- * victim.
+ * goes through the injection queue (inject.c). A worker whose deque is empty
+ * takes up to EXECUTOR_BATCH injected tasks at a time (so the lines submitters
+ * write are visited once per batch, not once per task) and pushes all but the
+ * first on its deque in order; deque positions below `batch_end` hold such
+ * tasks, and the owner takes those from the top, oldest first, as thieves do,
+ * while it still pops its own submissions (above batch_end) newest first.
+ * Python starts tasks in submission order; so that the batches keep that
+ * order, a worker looks in its own deque, then steals from the others
+ * (starting at a random victim; injected tasks sitting in deques are older
+ * than anything still in the injection queue), then looks in the injection
+ * queue. One search in 61 looks first at the oldest outside work - its own
+ * batch if any, else the injection queue - so that it is not starved by
+ * recursive work.
  *
  * Sleeping without losing wake-ups. An idle worker searches, spins a little,
  * then prepares the pool's eventcount, searches again strictly (taking the
@@ -56,6 +65,10 @@
 #ifndef EXECUTOR_PAUSES
 #define EXECUTOR_PAUSES 8
 #endif
+/* How many injected tasks a worker takes per visit of the injection queue. */
+#ifndef EXECUTOR_BATCH
+#define EXECUTOR_BATCH 32
+#endif
 #define EXECUTOR_MAX_WORKERS 65536
 
 static __thread struct weft__worker *tls_worker; /* the calling worker, if any */
@@ -97,6 +110,48 @@ void weft__pool_wake(weft_executor *ex)
 
 /* ---- searching ---- */
 
+/* From the injection queue: for a worker whose deque is empty, up to
+ * EXECUTOR_BATCH of the oldest tasks in one visit; it runs the first and pushes
+ * the others on its deque in order (the oldest at the top, taken first by
+ * everyone: see the file comment), then marks them with batch_end. A push
+ * makes its item visible with a seq_cst store and is followed by the
+ * eventcount check (weft__pool_wake), as any producer's: a strict searcher
+ * that took the injection lock after ours was released and missed the pushes
+ * had prepared the eventcount before, and is woken. A push that finds no
+ * memory puts the task back at the end of the injection queue (nothing is
+ * lost; only its place in the order). */
+static weft_future *inject_take(weft_executor *ex, struct weft__worker *w, bool strict,
+                                bool *maybe)
+{
+    if (!w || weft__deque_size_any(&w->deque) != 0)
+        return weft__inject_pop(&ex->inject, strict, maybe);
+    weft_future *got[EXECUTOR_BATCH];
+    size_t n = weft__inject_pop_many(&ex->inject, strict, maybe, got, EXECUTOR_BATCH);
+    if (n == 0)
+        return NULL;
+    if (n > 1) {
+        for (size_t i = 1; i < n; i++)
+            if (weft__deque_push_owner(&w->deque, got[i]))
+                weft__inject_push(&ex->inject, got[i]);
+        /* Relaxed: only the owner writes bottom. */
+        w->batch_end = __atomic_load_n(&w->deque.bottom, __ATOMIC_RELAXED);
+        weft__pool_wake(ex);
+    }
+    return got[0];
+}
+
+/* The oldest task of the worker's own deque (an injected one while any is
+ * left), or NULL. A lost race means another thread took one: try again. */
+static weft_future *take_oldest_own(struct weft__worker *w)
+{
+    for (;;) {
+        bool contended = false;
+        weft_future *f = weft__deque_steal_any(&w->deque, &contended);
+        if (f || !contended)
+            return f;
+    }
+}
+
 weft_future *weft__find_work(weft_executor *ex, bool strict, bool *maybe)
 {
     struct weft__worker *w = tls_worker;
@@ -106,26 +161,35 @@ weft_future *weft__find_work(weft_executor *ex, bool strict, bool *maybe)
     uint32_t *rng = &tls_rng;
     if (w) {
         rng = &w->rng;
-        if (++w->ticks % 61 == 0 && (f = weft__inject_pop(&ex->inject, strict, maybe)))
+        /* Relaxed: only the owner writes bottom; the top is read by the
+         * deque's own calls. */
+        bool own_above = __atomic_load_n(&w->deque.bottom, __ATOMIC_RELAXED) > w->batch_end;
+        if (++w->ticks % 61 == 0) {
+            if (__atomic_load_n(&w->deque.top, __ATOMIC_RELAXED) < w->batch_end) {
+                if ((f = take_oldest_own(w)))
+                    return f;
+            } else if ((f = inject_take(ex, w, strict, maybe))) {
+                return f;
+            }
+        }
+        if (own_above && (f = weft__deque_pop_owner(&w->deque)))
             return f;
-        if ((f = weft__deque_pop_owner(&w->deque)))
+        if ((f = take_oldest_own(w)))
             return f;
     }
-    if ((f = weft__inject_pop(&ex->inject, strict, maybe)))
-        return f;
     /* Acquire: pairs with the spawner's release; those deques are initialised. */
     unsigned n = __atomic_load_n(&ex->n_started, __ATOMIC_ACQUIRE);
-    if (n == 0 || (n == 1 && w))
-        return NULL;
-    unsigned start = next_rand(rng) % n;
-    for (unsigned i = 0; i < n; i++) {
-        unsigned v = start + i < n ? start + i : start + i - n;
-        if (w && v == w->index)
-            continue;
-        if ((f = weft__deque_steal_any(&ex->workers[v].deque, maybe)))
-            return f;
+    if (n > 1 || (n == 1 && !w)) {
+        unsigned start = next_rand(rng) % n;
+        for (unsigned i = 0; i < n; i++) {
+            unsigned v = start + i < n ? start + i : start + i - n;
+            if (w && v == w->index)
+                continue;
+            if ((f = weft__deque_steal_any(&ex->workers[v].deque, maybe)))
+                return f;
+        }
     }
-    return NULL;
+    return inject_take(ex, w, strict, maybe);
 }
 
 /* ---- workers ---- */
@@ -247,6 +311,7 @@ static int spawn_one(weft_executor *ex, bool first_only, bool *started)
     w->index = n;
     w->rng = (n + 1) * 2654435761u;
     w->ticks = 0;
+    w->batch_end = 0;
     char name[WEFT_THREAD_NAME_MAX];
     snprintf(name, sizeof name, "%s_%u", ex->prefix, n);
     /* Daemon: a pool nobody shut down must not hold up the process's exit. */

@@ -99,6 +99,10 @@ struct weft__inject {
     _Alignas(WEFT__CACHELINE) weft_future *tail; /* oldest; under `lock` */
     uint32_t lock;                               /* consumer try-lock: 0 free, 1 held */
     weft_future stub;                            /* placeholder node: only `next` used */
+    /* Prefetch hints: the last INJECT_HINTS futures pushed, by a racy relaxed
+     * counter. Only ever prefetched, never dereferenced (see inject.c). */
+    _Alignas(WEFT__CACHELINE) unsigned hint_pos;
+    weft_future *hints[64];
 };
 
 void weft__inject_init(struct weft__inject *q);
@@ -122,6 +126,7 @@ struct weft__worker {
     unsigned index;
     uint32_t rng;            /* victim choice; owner only */
     unsigned ticks;          /* searches so far; owner only */
+    int64_t batch_end;       /* deque positions below it hold injected tasks; owner only */
     weft_thread *thread;     /* written by the spawner under spawn_lock */
 };
 
