@@ -14,9 +14,13 @@
  * order, a worker looks in its own deque, then steals from the others
  * (starting at a random victim; injected tasks sitting in deques are older
  * than anything still in the injection queue), then looks in the injection
- * queue. One search in 61 looks first at the oldest outside work - its own
- * batch if any, else the injection queue - so that it is not starved by
- * recursive work.
+ * queue. A searcher reads the injection queue's batch count before it looks
+ * in the deques, and takes from the injection queue only if no batch moved to
+ * a deque since (checked under the injection lock; otherwise it reports
+ * "busy" and searches again): so it never starts a newer injected task while
+ * an older one sits in a deque it has not looked at. One search in 61 leaves
+ * the worker's own submissions for last, so that outside work is not starved
+ * by recursive work.
  *
  * Sleeping without losing wake-ups. An idle worker searches, spins a little,
  * then prepares the pool's eventcount, searches again strictly (taking the
@@ -110,34 +114,29 @@ void weft__pool_wake(weft_executor *ex)
 
 /* ---- searching ---- */
 
-/* From the injection queue: for a worker whose deque is empty, up to
- * EXECUTOR_BATCH of the oldest tasks in one visit; it runs the first and pushes
- * the others on its deque in order (the oldest at the top, taken first by
- * everyone: see the file comment), then marks them with batch_end. A push
- * makes its item visible with a seq_cst store and is followed by the
- * eventcount check (weft__pool_wake), as any producer's: a strict searcher
- * that took the injection lock after ours was released and missed the pushes
- * had prepared the eventcount before, and is woken. A push that finds no
- * memory puts the task back at the end of the injection queue (nothing is
- * lost; only its place in the order). */
-static weft_future *inject_take(weft_executor *ex, struct weft__worker *w, bool strict,
-                                bool *maybe)
+/* From the injection queue, if no batch moved to a deque since the caller
+ * read gen (before it looked in the deques: see the file comment). A worker
+ * whose deque is empty takes up to EXECUTOR_BATCH of the oldest tasks: it runs
+ * the first, and the others are pushed on its deque in order, under the
+ * injection lock (the oldest at the top, taken first by everyone), and marked
+ * with batch_end. A searcher that took the lock after that sees a new batch
+ * count and searches the deques again; one asleep since before is woken by the
+ * eventcount check after the pushes (seq_cst stores), as for any producer. */
+static weft_future *inject_take(weft_executor *ex, struct weft__worker *w, uint32_t gen,
+                                bool strict, bool *maybe)
 {
     if (!w || weft__deque_size_any(&w->deque) != 0)
-        return weft__inject_pop(&ex->inject, strict, maybe);
-    weft_future *got[EXECUTOR_BATCH];
-    size_t n = weft__inject_pop_many(&ex->inject, strict, maybe, got, EXECUTOR_BATCH);
-    if (n == 0)
-        return NULL;
-    if (n > 1) {
-        for (size_t i = 1; i < n; i++)
-            if (weft__deque_push_owner(&w->deque, got[i]))
-                weft__inject_push(&ex->inject, got[i]);
-        /* Relaxed: only the owner writes bottom. */
-        w->batch_end = __atomic_load_n(&w->deque.bottom, __ATOMIC_RELAXED);
+        return weft__inject_take(&ex->inject, strict, maybe, &gen, NULL, 1);
+    /* Relaxed: only the owner writes bottom. */
+    int64_t b0 = __atomic_load_n(&w->deque.bottom, __ATOMIC_RELAXED);
+    weft_future *f =
+        weft__inject_take(&ex->inject, strict, maybe, &gen, &w->deque, EXECUTOR_BATCH);
+    int64_t b1 = __atomic_load_n(&w->deque.bottom, __ATOMIC_RELAXED);
+    if (b1 != b0) {
+        w->batch_end = b1;
         weft__pool_wake(ex);
     }
-    return got[0];
+    return f;
 }
 
 /* The oldest task of the worker's own deque (an injected one while any is
@@ -159,22 +158,22 @@ weft_future *weft__find_work(weft_executor *ex, bool strict, bool *maybe)
         w = NULL;
     weft_future *f;
     uint32_t *rng = &tls_rng;
+    /* Acquire: pairs with the release that counted the last batch; its pushes
+     * are visible to the deque loads below. */
+    uint32_t gen = __atomic_load_n(&ex->inject.batches, __ATOMIC_ACQUIRE);
+    bool outside_first = false;
     if (w) {
         rng = &w->rng;
-        /* Relaxed: only the owner writes bottom; the top is read by the
-         * deque's own calls. */
-        bool own_above = __atomic_load_n(&w->deque.bottom, __ATOMIC_RELAXED) > w->batch_end;
-        if (++w->ticks % 61 == 0) {
-            if (__atomic_load_n(&w->deque.top, __ATOMIC_RELAXED) < w->batch_end) {
-                if ((f = take_oldest_own(w)))
-                    return f;
-            } else if ((f = inject_take(ex, w, strict, maybe))) {
-                return f;
-            }
-        }
-        if (own_above && (f = weft__deque_pop_owner(&w->deque)))
+        /* Relaxed: only the owner writes bottom. */
+        int64_t bottom = __atomic_load_n(&w->deque.bottom, __ATOMIC_RELAXED);
+        /* One search in 61 leaves the worker's own submissions for last. */
+        outside_first = ++w->ticks % 61 == 0;
+        if (!outside_first && bottom > w->batch_end && (f = weft__deque_pop_owner(&w->deque)))
             return f;
-        if ((f = take_oldest_own(w)))
+        /* Relaxed: a snapshot; the take settles it. */
+        if ((bottom <= w->batch_end ||
+             __atomic_load_n(&w->deque.top, __ATOMIC_RELAXED) < w->batch_end) &&
+            (f = take_oldest_own(w)))
             return f;
     }
     /* Acquire: pairs with the spawner's release; those deques are initialised. */
@@ -189,7 +188,11 @@ weft_future *weft__find_work(weft_executor *ex, bool strict, bool *maybe)
                 return f;
         }
     }
-    return inject_take(ex, w, strict, maybe);
+    if ((f = inject_take(ex, w, gen, strict, maybe)))
+        return f;
+    if (outside_first && (f = weft__deque_pop_owner(&w->deque)))
+        return f;
+    return NULL;
 }
 
 /* ---- workers ---- */
