@@ -19,8 +19,8 @@
  * a deque since (checked under the injection lock; otherwise it reports
  * "busy" and searches again): so it never starts a newer injected task while
  * an older one sits in a deque it has not looked at. One search in 61 leaves
- * the worker's own submissions for last, so that outside work is not starved
- * by recursive work.
+ * the worker's own submissions for last when the injection queue looks
+ * non-empty, so that outside work is not starved by recursive work.
  *
  * Sleeping without losing wake-ups. An idle worker searches, spins a little,
  * then prepares the pool's eventcount, searches again strictly (taking the
@@ -166,8 +166,9 @@ weft_future *weft__find_work(weft_executor *ex, bool strict, bool *maybe)
         rng = &w->rng;
         /* Relaxed: only the owner writes bottom. */
         int64_t bottom = __atomic_load_n(&w->deque.bottom, __ATOMIC_RELAXED);
-        /* One search in 61 leaves the worker's own submissions for last. */
-        outside_first = ++w->ticks % 61 == 0;
+        /* One search in 61 leaves the worker's own submissions for last when
+         * outside work is queued. */
+        outside_first = ++w->ticks % 61 == 0 && weft__inject_nonempty(&ex->inject);
         if (!outside_first && bottom > w->batch_end && (f = weft__deque_pop_owner(&w->deque)))
             return f;
         /* Relaxed: a snapshot; the take settles it. */
