@@ -4,10 +4,23 @@
  *
  * Where tasks go. A task submitted by one of the pool's workers goes on that
  * worker's deque (LIFO for the owner, stolen oldest-first); any other submission
- * goes through the injection queue (inject.c). A worker looks in its own deque,
- * then the injection queue (first, one search in 61, so outside work is not
- * starved by recursive work), then steals from the others starting at a random
- * victim.
+ * goes through the injection queue (inject.c). A worker whose deque is empty
+ * takes up to EXECUTOR_BATCH injected tasks at a time (so the lines submitters
+ * write are visited once per batch, not once per task) and pushes all but the
+ * first on its deque in order; deque positions below `batch_end` hold such
+ * tasks, and the owner takes those from the top, oldest first, as thieves do,
+ * while it still pops its own submissions (above batch_end) newest first.
+ * Python starts tasks in submission order; so that the batches keep that
+ * order, a worker looks in its own deque, then steals from the others
+ * (starting at a random victim; injected tasks sitting in deques are older
+ * than anything still in the injection queue), then looks in the injection
+ * queue. A searcher reads the injection queue's batch count before it looks
+ * in the deques, and takes from the injection queue only if no batch moved to
+ * a deque since (checked under the injection lock; otherwise it reports
+ * "busy" and searches again): so it never starts a newer injected task while
+ * an older one sits in a deque it has not looked at. One search in 61 leaves
+ * the worker's own submissions for last when the injection queue looks
+ * non-empty, so that outside work is not starved by recursive work.
  *
  * Sleeping without losing wake-ups. An idle worker searches, spins a little,
  * then prepares the pool's eventcount, searches again strictly (taking the
@@ -56,6 +69,10 @@
 #ifndef EXECUTOR_PAUSES
 #define EXECUTOR_PAUSES 8
 #endif
+/* How many injected tasks a worker takes per visit of the injection queue. */
+#ifndef EXECUTOR_BATCH
+#define EXECUTOR_BATCH 32
+#endif
 #define EXECUTOR_MAX_WORKERS 65536
 
 static __thread struct weft__worker *tls_worker; /* the calling worker, if any */
@@ -97,6 +114,43 @@ void weft__pool_wake(weft_executor *ex)
 
 /* ---- searching ---- */
 
+/* From the injection queue, if no batch moved to a deque since the caller
+ * read gen (before it looked in the deques: see the file comment). A worker
+ * whose deque is empty takes up to EXECUTOR_BATCH of the oldest tasks: it runs
+ * the first, and the others are pushed on its deque in order, under the
+ * injection lock (the oldest at the top, taken first by everyone), and marked
+ * with batch_end. A searcher that took the lock after that sees a new batch
+ * count and searches the deques again; one asleep since before is woken by the
+ * eventcount check after the pushes (seq_cst stores), as for any producer. */
+static weft_future *inject_take(weft_executor *ex, struct weft__worker *w, uint32_t gen,
+                                bool strict, bool *maybe)
+{
+    if (!w || weft__deque_size_any(&w->deque) != 0)
+        return weft__inject_take(&ex->inject, strict, maybe, &gen, NULL, 1);
+    /* Relaxed: only the owner writes bottom. */
+    int64_t b0 = __atomic_load_n(&w->deque.bottom, __ATOMIC_RELAXED);
+    weft_future *f =
+        weft__inject_take(&ex->inject, strict, maybe, &gen, &w->deque, EXECUTOR_BATCH);
+    int64_t b1 = __atomic_load_n(&w->deque.bottom, __ATOMIC_RELAXED);
+    if (b1 != b0) {
+        w->batch_end = b1;
+        weft__pool_wake(ex);
+    }
+    return f;
+}
+
+/* The oldest task of the worker's own deque (an injected one while any is
+ * left), or NULL. A lost race means another thread took one: try again. */
+static weft_future *take_oldest_own(struct weft__worker *w)
+{
+    for (;;) {
+        bool contended = false;
+        weft_future *f = weft__deque_steal_any(&w->deque, &contended);
+        if (f || !contended)
+            return f;
+    }
+}
+
 weft_future *weft__find_work(weft_executor *ex, bool strict, bool *maybe)
 {
     struct weft__worker *w = tls_worker;
@@ -104,27 +158,41 @@ weft_future *weft__find_work(weft_executor *ex, bool strict, bool *maybe)
         w = NULL;
     weft_future *f;
     uint32_t *rng = &tls_rng;
+    /* Acquire: pairs with the release that counted the last batch; its pushes
+     * are visible to the deque loads below. */
+    uint32_t gen = __atomic_load_n(&ex->inject.batches, __ATOMIC_ACQUIRE);
+    bool outside_first = false;
     if (w) {
         rng = &w->rng;
-        if (++w->ticks % 61 == 0 && (f = weft__inject_pop(&ex->inject, strict, maybe)))
+        /* Relaxed: only the owner writes bottom. */
+        int64_t bottom = __atomic_load_n(&w->deque.bottom, __ATOMIC_RELAXED);
+        /* One search in 61 leaves the worker's own submissions for last when
+         * outside work is queued. */
+        outside_first = ++w->ticks % 61 == 0 && weft__inject_nonempty(&ex->inject);
+        if (!outside_first && bottom > w->batch_end && (f = weft__deque_pop_owner(&w->deque)))
             return f;
-        if ((f = weft__deque_pop_owner(&w->deque)))
+        /* Relaxed: a snapshot; the take settles it. */
+        if ((bottom <= w->batch_end ||
+             __atomic_load_n(&w->deque.top, __ATOMIC_RELAXED) < w->batch_end) &&
+            (f = take_oldest_own(w)))
             return f;
     }
-    if ((f = weft__inject_pop(&ex->inject, strict, maybe)))
-        return f;
     /* Acquire: pairs with the spawner's release; those deques are initialised. */
     unsigned n = __atomic_load_n(&ex->n_started, __ATOMIC_ACQUIRE);
-    if (n == 0 || (n == 1 && w))
-        return NULL;
-    unsigned start = next_rand(rng) % n;
-    for (unsigned i = 0; i < n; i++) {
-        unsigned v = start + i < n ? start + i : start + i - n;
-        if (w && v == w->index)
-            continue;
-        if ((f = weft__deque_steal_any(&ex->workers[v].deque, maybe)))
-            return f;
+    if (n > 1 || (n == 1 && !w)) {
+        unsigned start = next_rand(rng) % n;
+        for (unsigned i = 0; i < n; i++) {
+            unsigned v = start + i < n ? start + i : start + i - n;
+            if (w && v == w->index)
+                continue;
+            if ((f = weft__deque_steal_any(&ex->workers[v].deque, maybe)))
+                return f;
+        }
     }
+    if ((f = inject_take(ex, w, gen, strict, maybe)))
+        return f;
+    if (outside_first && (f = weft__deque_pop_owner(&w->deque)))
+        return f;
     return NULL;
 }
 
@@ -247,6 +315,7 @@ static int spawn_one(weft_executor *ex, bool first_only, bool *started)
     w->index = n;
     w->rng = (n + 1) * 2654435761u;
     w->ticks = 0;
+    w->batch_end = 0;
     char name[WEFT_THREAD_NAME_MAX];
     snprintf(name, sizeof name, "%s_%u", ex->prefix, n);
     /* Daemon: a pool nobody shut down must not hold up the process's exit. */
@@ -406,7 +475,12 @@ WEFT_API int weft_executor_submit(weft_executor *ex, void *(*fn)(void *arg), voi
 {
     if (!ex || !fn)
         return -EINVAL;
-    weft_future proto = {.fn = fn, .arg = arg};
+    /* Only the fields make_future reads: a full initialiser zeroes the whole
+     * future with a `rep stos`, a measurable part of a submission. */
+    weft_future proto;
+    proto.fn = fn;
+    proto.arg = arg;
+    proto.job = NULL;
     return submit(ex, &proto, out);
 }
 

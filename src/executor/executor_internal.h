@@ -98,7 +98,12 @@ struct weft__inject {
     _Alignas(WEFT__CACHELINE) weft_future *head; /* newest; exchanged by producers */
     _Alignas(WEFT__CACHELINE) weft_future *tail; /* oldest; under `lock` */
     uint32_t lock;                               /* consumer try-lock: 0 free, 1 held */
+    uint32_t batches;  /* batches moved to deques; written under `lock` (release) */
     weft_future stub;                            /* placeholder node: only `next` used */
+    /* Prefetch hints: the last INJECT_HINTS futures pushed, by a racy relaxed
+     * counter. Only ever prefetched, never dereferenced (see inject.c). */
+    _Alignas(WEFT__CACHELINE) unsigned hint_pos;
+    weft_future *hints[64];
 };
 
 void weft__inject_init(struct weft__inject *q);
@@ -108,10 +113,13 @@ void weft__inject_push(struct weft__inject *q, weft_future *f);
  * held the lock (the queue may hold items). Not strict: may answer NULL from a
  * relaxed look at the ends; strict: a real attempt, for a check before sleeping. */
 weft_future *weft__inject_pop(struct weft__inject *q, bool strict, bool *busy);
-/* Up to max of the oldest futures into out[], oldest first, under one taking of
- * the lock; returns how many. */
-size_t weft__inject_pop_many(struct weft__inject *q, bool strict, bool *busy,
-                            weft_future **out, size_t max);
+/* As weft__inject_pop, and more: with gen (a value of `batches` the caller read
+ * with acquire before it looked in the deques), answers NULL with *busy when a
+ * batch was moved since; with dest (the caller's own deque, empty), also
+ * pushes up to max - 1 of the next oldest on dest, oldest first, under the
+ * lock, and counts the batch in `batches`. See executor.c. */
+weft_future *weft__inject_take(struct weft__inject *q, bool strict, bool *busy,
+                               const uint32_t *gen, weft__deque *dest, size_t max);
 /* Whether anything looks queued (a snapshot). */
 bool weft__inject_nonempty(struct weft__inject *q);
 
@@ -122,6 +130,8 @@ struct weft__worker {
     unsigned index;
     uint32_t rng;            /* victim choice; owner only */
     unsigned ticks;          /* searches so far; owner only */
+    int64_t batch_end;       /* deque positions below it hold injected tasks;
+                              * written by the owner under the injection lock */
     weft_thread *thread;     /* written by the spawner under spawn_lock */
 };
 

@@ -34,6 +34,10 @@ void weft__inject_init(struct weft__inject *q)
     q->head = &q->stub;
     q->tail = &q->stub;
     q->lock = 0;
+    q->batches = 0;
+    q->hint_pos = 0;
+    for (unsigned i = 0; i < 64; i++)
+        q->hints[i] = NULL;
 }
 
 void weft__inject_push(struct weft__inject *q, weft_future *f)
@@ -47,10 +51,18 @@ void weft__inject_push(struct weft__inject *q, weft_future *f)
     weft_future *prev = __atomic_exchange_n(&q->head, f, __ATOMIC_SEQ_CST);
     /* Release: publishes f's fields to the consumer that follows the link. */
     __atomic_store_n(&prev->next, f, __ATOMIC_RELEASE);
+    /* Relaxed, racy (producers may overwrite each other's hints): a hint is
+     * only an address to prefetch. */
+    unsigned h = __atomic_load_n(&q->hint_pos, __ATOMIC_RELAXED);
+    __atomic_store_n(&q->hint_pos, h + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&q->hints[h % 64], f, __ATOMIC_RELAXED);
 }
 
-/* Under the consumer lock. NULL with *busy set: a push is in progress. */
-static weft_future *pop_locked(struct weft__inject *q, bool *busy)
+/* Under the consumer lock. NULL with *busy set: a push is in progress.
+ * keep_last: answer NULL (without *busy) rather than take a node that looks
+ * last, so neither head nor the newest node - the lines producers write - is
+ * touched; for a caller that already took some. */
+static weft_future *pop_locked(struct weft__inject *q, bool *busy, bool keep_last)
 {
     /* Relaxed: tail is only written under the lock we hold. */
     weft_future *t = __atomic_load_n(&q->tail, __ATOMIC_RELAXED);
@@ -71,6 +83,8 @@ static weft_future *pop_locked(struct weft__inject *q, bool *busy)
         __atomic_store_n(&q->tail, next, __ATOMIC_RELAXED);
         return t;
     }
+    if (keep_last)
+        return NULL;
     /* t looks last. If head moved on, a producer is between its exchange and
      * its link. */
     if (t != __atomic_load_n(&q->head, __ATOMIC_SEQ_CST)) {
@@ -97,30 +111,56 @@ bool weft__inject_nonempty(struct weft__inject *q)
            __atomic_load_n(&q->tail, __ATOMIC_RELAXED) != &q->stub;
 }
 
-size_t weft__inject_pop_many(struct weft__inject *q, bool strict, bool *busy,
-                            weft_future **out, size_t max)
+weft_future *weft__inject_take(struct weft__inject *q, bool strict, bool *busy,
+                               const uint32_t *gen, weft__deque *dest, size_t max)
 {
     /* The hint only saves spinning workers a trip through the lock; a check
      * that decides to sleep is strict and takes the lock (see above). */
     if (!strict && !weft__inject_nonempty(q))
-        return 0;
+        return NULL;
     uint32_t z = 0;
-    /* Acquire: the previous holder's writes of tail and links are visible. */
+    /* Acquire: the previous holder's writes of tail, links, batches and its
+     * deque pushes are visible. */
     if (!__atomic_compare_exchange_n(&q->lock, &z, 1, false, __ATOMIC_ACQUIRE,
                                      __ATOMIC_RELAXED)) {
         *busy = true;
-        return 0;
+        return NULL;
     }
-    size_t n = 0;
-    while (n < max && (out[n] = pop_locked(q, busy)) != NULL)
-        n++;
-    /* Release: hands tail and the stub's state to the next holder. */
+    weft_future *f = NULL;
+    /* Relaxed: batches is written only under the lock we hold. */
+    uint32_t b = __atomic_load_n(&q->batches, __ATOMIC_RELAXED);
+    if (gen && *gen != b) {
+        *busy = true; /* a batch moved to a deque since the caller looked there */
+    } else if ((f = pop_locked(q, busy, false)) && dest) {
+        size_t n = 1;
+        if (max > 1) {
+            /* Following the links is one cache miss per node, each waiting for
+             * the last; prefetching the recently pushed nodes first lets the
+             * misses overlap. A prefetch never faults, so a stale (even freed)
+             * address is harmless. */
+            for (unsigned i = 0; i < 64; i++) {
+                weft_future *h = __atomic_load_n(&q->hints[i], __ATOMIC_RELAXED);
+                if (h)
+                    __builtin_prefetch(&h->next, 0);
+            }
+        }
+        weft_future *g;
+        while (n < max && (g = pop_locked(q, busy, true)) != NULL) {
+            if (weft__deque_push_owner(dest, g))
+                weft__inject_push(q, g); /* no memory: back to the end, not lost */
+            n++;
+        }
+        if (n > 1)
+            /* Release: a searcher that reads the new count (acquire) before
+             * looking in the deques sees the pushes above. */
+            __atomic_store_n(&q->batches, b + 1, __ATOMIC_RELEASE);
+    }
+    /* Release: hands tail, the stub's state and the pushes to the next holder. */
     __atomic_store_n(&q->lock, 0, __ATOMIC_RELEASE);
-    return n;
+    return f;
 }
 
 weft_future *weft__inject_pop(struct weft__inject *q, bool strict, bool *busy)
 {
-    weft_future *f;
-    return weft__inject_pop_many(q, strict, busy, &f, 1) ? f : NULL;
+    return weft__inject_take(q, strict, busy, NULL, NULL, 1);
 }

@@ -420,6 +420,52 @@ static void test_idle_pool_uses_no_cpu(void **state)
     weft_executor_free(ex);
 }
 
+/* Outside submissions start in submission order even when workers take them
+ * in batches: with one worker blocked (on a task submitted first, so it may
+ * hold the others in its batch), the other starts the rest one by one, oldest
+ * first (a thief taking the newest of a batch would break it). */
+static weft_lock fifo_lock = WEFT_LOCK_INIT;
+static int fifo_log[200];
+static int fifo_n;
+
+static void *log_start(void *arg)
+{
+    weft_lock_acquire(&fifo_lock, WEFT_FOREVER);
+    fifo_log[fifo_n++] = (int)I(arg);
+    weft_lock_release(&fifo_lock);
+    return arg;
+}
+
+static void test_fifo_start_with_one_worker_blocked(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 20; round++) {
+        weft_executor *ex;
+        assert_int_equal(weft_executor_new(&ex, &(weft_executor_opts){.max_workers = 2}), 0);
+        weft_event go;
+        weft_event_init(&go);
+        enum { N = 150 };
+        weft_future *a, *fs[N];
+        fifo_n = 0;
+        assert_int_equal(weft_executor_submit(ex, block_on, &go, &a), 0);
+        for (int i = 0; i < N; i++)
+            assert_int_equal(weft_executor_submit(ex, log_start, P(i), &fs[i]), 0);
+        for (int i = 0; i < N; i++)
+            assert_int_equal(weft_future_result(fs[i], 10, NULL), 0);
+        weft_lock_acquire(&fifo_lock, WEFT_FOREVER);
+        assert_int_equal(fifo_n, N);
+        for (int i = 0; i < N; i++)
+            assert_int_equal(fifo_log[i], i);
+        weft_lock_release(&fifo_lock);
+        weft_event_set(&go);
+        assert_int_equal(weft_future_result(a, 10, NULL), 0);
+        for (int i = 0; i < N; i++)
+            weft_future_free(fs[i]);
+        weft_future_free(a);
+        weft_executor_free(ex);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_shutdown_wait_from_task_is_edeadlk),
         cmocka_unit_test(test_inner_submit),
         cmocka_unit_test(test_idle_pool_uses_no_cpu),
+        cmocka_unit_test(test_fifo_start_with_one_worker_blocked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
