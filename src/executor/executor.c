@@ -151,6 +151,18 @@ static weft_future *take_oldest_own(struct weft__worker *w)
     }
 }
 
+weft_future *weft__pop_own_newest(weft_executor *ex)
+{
+    struct weft__worker *w = tls_worker;
+    if (!w || w->ex != ex)
+        return NULL;
+    /* Relaxed: only the owner writes bottom. Above batch_end are the worker's
+     * own pushes (never a batch of injected tasks, taken oldest first). */
+    if (__atomic_load_n(&w->deque.bottom, __ATOMIC_RELAXED) > w->batch_end)
+        return weft__deque_pop_owner(&w->deque);
+    return NULL;
+}
+
 weft_future *weft__find_work(weft_executor *ex, bool strict, bool *maybe)
 {
     struct weft__worker *w = tls_worker;

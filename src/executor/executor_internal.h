@@ -203,6 +203,8 @@ int weft__submit_internal(weft_executor *ex, void *(*fn)(void *), void *job,
 /* One task to run for a thread helping ex, or NULL; *maybe is set when some
  * queue could not be looked at (contention): try again before sleeping. */
 weft_future *weft__find_work(weft_executor *ex, bool strict, bool *maybe);
+/* The calling worker's newest own push, if it is a worker of ex (else NULL). */
+weft_future *weft__pop_own_newest(weft_executor *ex);
 /* Wake sleepers of ex if any (after making work or a completion visible with a
  * seq_cst write). */
 void weft__pool_wake(weft_executor *ex);
