@@ -38,7 +38,8 @@
  *
  * Fork: a pool's workers do not exist in a child created by fork(), so a pool
  * inherited that way must not be used there (not even freed: its workers can't
- * be joined); make a new pool in the child. (Not yet enforced: see issue 4.)
+ * be joined); make a new pool in the child. weft_executor_submit refuses such a
+ * pool with -ECHILD.
  */
 #ifndef WEFT_EXECUTOR_H
 #define WEFT_EXECUTOR_H
@@ -82,8 +83,9 @@ WEFT_API int weft_executor_new(weft_executor **out, const weft_executor_opts *op
 /*
  * Schedule fn(arg) and store a new future in *out (a reference the caller must
  * release with weft_future_free; out may be NULL to fire and forget). Returns 0,
- * -EINVAL (ex or fn NULL), -WEFT_ESHUTDOWN (after shutdown), -ENOMEM, or the
- * initializer's code once the pool is broken. Never blocks.
+ * -EINVAL (ex or fn NULL), -WEFT_ESHUTDOWN (after shutdown), -ENOMEM, -ECHILD (a
+ * pool inherited through fork(); see the top), or the initializer's code once the
+ * pool is broken. Never blocks.
  */
 WEFT_API int weft_executor_submit(weft_executor *ex, void *(*fn)(void *arg), void *arg,
                                   weft_future **out);

@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "executor/executor_internal.h"
+#include "internal/forkgen.h"
 #include "internal/cpu.h"
 
 /* Idle search rounds (each a search and a short pause) before sleeping, and how
@@ -375,6 +376,7 @@ WEFT_API int weft_executor_new(weft_executor **out, const weft_executor_opts *op
     if (!ex)
         return -ENOMEM;
     memset(ex, 0, sizeof *ex);
+    ex->fork_gen = weft__fork_generation();
     size_t wsize = ((size_t)max * sizeof(struct weft__worker) + WEFT__CACHELINE - 1) /
                    WEFT__CACHELINE * WEFT__CACHELINE;
     ex->workers = aligned_alloc(WEFT__CACHELINE, wsize);
@@ -429,6 +431,8 @@ static int submit(weft_executor *ex, const weft_future *proto, weft_future **out
 {
     struct weft__worker *w = tls_worker;
     weft_future *f;
+    if (ex->fork_gen != weft__fork_generation())
+        return -ECHILD; /* inherited through fork(): its workers are not here */
     /* Relaxed: an early answer; the outside path below re-checks after its
      * push, and a worker runs its own pushes before it exits. */
     if (__atomic_load_n(&ex->closed, __ATOMIC_RELAXED))

@@ -147,6 +147,7 @@ struct weft_executor {
     weft_lock spawn_lock;    /* serialises starting workers and reading handles */
     int (*initializer)(void *arg);
     void *initarg;
+    uint32_t fork_gen;       /* weft__fork_generation() at creation; immutable */
     char prefix[48];
     struct weft__worker *workers; /* max_workers entries */
 };

@@ -17,6 +17,7 @@
 
 #include "internal/clock.h"
 #include "internal/flag.h"
+#include "internal/forkgen.h"
 #include "thread/thread_internal.h"
 
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -269,8 +270,11 @@ static void fork_parent(void)
  * (A record leaves the list and is marked finished in one step under
  * registry_mu - weft__registry_finish - so none can be caught in between.) The
  * references those threads held on their own records die with them. */
+uint32_t weft__fork_gen;
+
 static void fork_child(void)
 {
+    __atomic_store_n(&weft__fork_gen, weft__fork_gen + 1, __ATOMIC_RELAXED);
     weft_thread *self = current ? current : &main_record;
     weft_thread *t = head;
     while (t) {
