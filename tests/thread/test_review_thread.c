@@ -32,8 +32,11 @@ static void *enumerate_loop(void *arg)
         for (size_t i = 0; i < n; i++) {
             if (strcmp(weft_thread_name(list[i]), "doomed") == 0) {
                 __atomic_fetch_add(&doomed_seen, 1, __ATOMIC_RELAXED);
-                /* Give the failing start time to drop its references. */
-                for (int k = 0; k < 2000 && weft_thread_is_alive(list[i]); k++)
+                /* Give the failing start time to mark it finished: a generous
+                 * time bound, not a count of yields, since the starter may be
+                 * descheduled for a while on a loaded machine. */
+                double until = weft_test_now() + 10.0;
+                while (weft_thread_is_alive(list[i]) && weft_test_now() < until)
                     sched_yield();
                 if (weft_thread_is_alive(list[i]))
                     doomed_alive++;
