@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "executor/executor_internal.h" /* white box: idle_tokens */
 #include "weft.h"
 #include "weft_test.h"
 
@@ -131,7 +132,13 @@ static void test_one_submission_one_worker(void **state)
     /* Once that worker is idle (asleep), later one-at-a-time submissions
      * claim it: still one. */
     for (int i = 0; i < 5; i++) {
-        weft_test_sleep(0.05);
+        /* Wait until the worker has offered itself idle (a time bound, not a
+         * fixed nap: on a loaded machine it may take a while to get there; a
+         * submission before that rightly starts a second worker). */
+        double until = weft_test_now() + 10.0;
+        while (__atomic_load_n(&ex->idle_tokens, __ATOMIC_RELAXED) == 0 &&
+               weft_test_now() < until)
+            weft_test_sleep(0.001);
         assert_int_equal(weft_executor_submit(ex, identity, P(i), &f), 0);
         assert_int_equal(weft_future_result(f, WEFT_FOREVER, NULL), 0);
         weft_future_free(f);
