@@ -49,6 +49,26 @@ void bench_error(const char *what, int code);
  * removing or vectorising it. The Python and Go peers run the same steps. */
 uint64_t bench_cpu_work(uint64_t seed, long iters);
 
+/* cpu_bound_2threads_speedup, the parts every C implementation shares: two jobs
+ * run one after the other, then (by the caller) in two threads of its kind. */
+struct bench_cpu_ctx {
+    uint64_t seed;
+    long iters;
+    uint64_t result;
+};
+/* A thread body (void *(void *)) running bench_cpu_work for one job. */
+void *bench_cpu_body(void *arg);
+/* Run both jobs sequentially in the caller; returns the elapsed ns. */
+int64_t bench_cpu_sequential(struct bench_cpu_ctx seq[2]);
+/* Check that the parallel results equal the sequential ones and return the
+ * speedup t_seq / t_par, or -1 (after bench_fail naming impl) on a mismatch. */
+double bench_cpu_speedup(const char *impl, const struct bench_cpu_ctx seq[2],
+                         const struct bench_cpu_ctx par[2], int64_t t_seq, int64_t t_par);
+
+/* counter_lock_per_increment_2threads: check the final counter and return ns per
+ * increment over [t0, t1], or -1 (after bench_fail naming impl) if it is off. */
+double bench_counter_result(const char *impl, long counter, long total, int64_t t0, int64_t t1);
+
 /* Spin until *flag becomes non-zero (start gate for contended benchmarks). */
 static inline void bench_wait_gate(atomic_int *flag)
 {

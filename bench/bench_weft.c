@@ -115,40 +115,19 @@ double weft_counter_2threads(long n)
     }
     int64_t t1 = bench_now_ns();
     weft_lock_destroy(&c.l);
-    long total = 2 * c.per_thread;
-    if (c.counter != total) {
-        bench_fail("weft counter_lock_per_increment_2threads: counter %ld, expected %ld",
-                   c.counter, total);
-        return -1;
-    }
-    return (double)(t1 - t0) / (double)total; /* ns per increment */
+    return bench_counter_result("weft", c.counter, 2 * c.per_thread, t0, t1);
 }
 
 /* ---- cpu_bound_2threads_speedup ---- */
 
-struct cpu_ctx {
-    uint64_t seed;
-    long iters;
-    uint64_t result;
-};
-
-static void *cpu_body(void *arg)
-{
-    struct cpu_ctx *c = arg;
-    c->result = bench_cpu_work(c->seed, c->iters);
-    return NULL;
-}
-
 double weft_cpu_2threads(long n)
 {
-    struct cpu_ctx seq[2] = {{1, n, 0}, {2, n, 0}}, par[2] = {{1, n, 0}, {2, n, 0}};
-    int64_t t0 = bench_now_ns();
-    cpu_body(&seq[0]);
-    cpu_body(&seq[1]);
+    struct bench_cpu_ctx seq[2] = {{1, n, 0}, {2, n, 0}}, par[2] = {{1, n, 0}, {2, n, 0}};
+    int64_t t_seq = bench_cpu_sequential(seq);
     int64_t t1 = bench_now_ns();
     weft_thread *t[2];
     for (int i = 0; i < 2; i++) {
-        int rc = weft_thread_start(&t[i], cpu_body, &par[i], NULL);
+        int rc = weft_thread_start(&t[i], bench_cpu_body, &par[i], NULL);
         if (rc != 0) {
             bench_error("weft_thread_start", rc);
             return -1;
@@ -158,15 +137,7 @@ double weft_cpu_2threads(long n)
         weft_thread_join(t[i], WEFT_FOREVER, NULL);
         weft_thread_free(t[i]);
     }
-    int64_t t2 = bench_now_ns();
-    for (int i = 0; i < 2; i++)
-        if (seq[i].result != par[i].result) {
-            bench_fail("weft cpu_bound_2threads_speedup: thread %d computed %llx, "
-                       "sequential %llx", i, (unsigned long long)par[i].result,
-                       (unsigned long long)seq[i].result);
-            return -1;
-        }
-    return (double)(t1 - t0) / (double)(t2 - t1); /* speedup t_seq / t_par */
+    return bench_cpu_speedup("weft", seq, par, t_seq, bench_now_ns() - t1);
 }
 
 /* ---- event_pingpong_2threads: set / wait / clear on two events ---- */

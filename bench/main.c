@@ -109,6 +109,44 @@ uint64_t bench_cpu_work(uint64_t seed, long iters)
     return x;
 }
 
+void *bench_cpu_body(void *arg)
+{
+    struct bench_cpu_ctx *c = arg;
+    c->result = bench_cpu_work(c->seed, c->iters);
+    return NULL;
+}
+
+int64_t bench_cpu_sequential(struct bench_cpu_ctx seq[2])
+{
+    int64_t t0 = bench_now_ns();
+    bench_cpu_body(&seq[0]);
+    bench_cpu_body(&seq[1]);
+    return bench_now_ns() - t0;
+}
+
+double bench_cpu_speedup(const char *impl, const struct bench_cpu_ctx seq[2],
+                         const struct bench_cpu_ctx par[2], int64_t t_seq, int64_t t_par)
+{
+    for (int i = 0; i < 2; i++)
+        if (seq[i].result != par[i].result) {
+            bench_fail("%s cpu_bound_2threads_speedup: thread %d computed %llx, "
+                       "sequential %llx", impl, i, (unsigned long long)par[i].result,
+                       (unsigned long long)seq[i].result);
+            return -1;
+        }
+    return (double)t_seq / (double)t_par;
+}
+
+double bench_counter_result(const char *impl, long counter, long total, int64_t t0, int64_t t1)
+{
+    if (counter != total) {
+        bench_fail("%s counter_lock_per_increment_2threads: counter %ld, expected %ld", impl,
+                   counter, total);
+        return -1;
+    }
+    return (double)(t1 - t0) / (double)total; /* ns per increment */
+}
+
 int bench_tally_check(const struct bench_tally *t, uint64_t n, const char *impl,
                       const char *row)
 {

@@ -107,40 +107,19 @@ double pthread_counter_2threads(long n)
         pthread_join(t[i], NULL);
     int64_t t1 = bench_now_ns();
     pthread_mutex_destroy(&c.m);
-    long total = 2 * c.per_thread;
-    if (c.counter != total) {
-        bench_fail("pthread counter_lock_per_increment_2threads: counter %ld, expected %ld",
-                   c.counter, total);
-        return -1;
-    }
-    return (double)(t1 - t0) / (double)total; /* ns per increment */
+    return bench_counter_result("pthread", c.counter, 2 * c.per_thread, t0, t1);
 }
 
 /* ---- cpu_bound_2threads_speedup ---- */
 
-struct cpu_ctx {
-    uint64_t seed;
-    long iters;
-    uint64_t result;
-};
-
-static void *cpu_body(void *arg)
-{
-    struct cpu_ctx *c = arg;
-    c->result = bench_cpu_work(c->seed, c->iters);
-    return NULL;
-}
-
 double pthread_cpu_2threads(long n)
 {
-    struct cpu_ctx seq[2] = {{1, n, 0}, {2, n, 0}}, par[2] = {{1, n, 0}, {2, n, 0}};
-    int64_t t0 = bench_now_ns();
-    cpu_body(&seq[0]);
-    cpu_body(&seq[1]);
+    struct bench_cpu_ctx seq[2] = {{1, n, 0}, {2, n, 0}}, par[2] = {{1, n, 0}, {2, n, 0}};
+    int64_t t_seq = bench_cpu_sequential(seq);
     int64_t t1 = bench_now_ns();
     pthread_t t[2];
     for (int i = 0; i < 2; i++) {
-        int rc = pthread_create(&t[i], NULL, cpu_body, &par[i]);
+        int rc = pthread_create(&t[i], NULL, bench_cpu_body, &par[i]);
         if (rc != 0) {
             bench_error("pthread_create", -rc);
             return -1;
@@ -148,15 +127,7 @@ double pthread_cpu_2threads(long n)
     }
     for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
-    int64_t t2 = bench_now_ns();
-    for (int i = 0; i < 2; i++)
-        if (seq[i].result != par[i].result) {
-            bench_fail("pthread cpu_bound_2threads_speedup: thread %d computed %llx, "
-                       "sequential %llx", i, (unsigned long long)par[i].result,
-                       (unsigned long long)seq[i].result);
-            return -1;
-        }
-    return (double)(t1 - t0) / (double)(t2 - t1); /* speedup t_seq / t_par */
+    return bench_cpu_speedup("pthread", seq, par, t_seq, bench_now_ns() - t1);
 }
 
 /* ---- event_pingpong_2threads: two events made of mutex + condvar + flag ---- */
