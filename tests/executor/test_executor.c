@@ -14,20 +14,8 @@
 #include "executor/executor_internal.h" /* white box: idle_tokens */
 #include "weft.h"
 #include "weft_test.h"
+#include "executor_test.h"
 
-#define P(i) ((void *)(uintptr_t)(i))
-#define I(p) ((uintptr_t)(p))
-
-static void *identity(void *arg)
-{
-    return arg;
-}
-
-static void *block_on(void *arg)
-{
-    weft_event_wait(arg, WEFT_FOREVER);
-    return P(77);
-}
 
 static void *my_name(void *arg)
 {

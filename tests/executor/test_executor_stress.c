@@ -11,9 +11,8 @@
 
 #include "weft.h"
 #include "weft_test.h"
+#include "executor_test.h"
 
-#define P(i) ((void *)(uintptr_t)(i))
-#define I(p) ((uintptr_t)(p))
 
 static weft_executor *pool(unsigned workers)
 {

@@ -11,11 +11,7 @@
 
 #include "weft.h"
 #include "weft_test.h"
-
-static void *identity(void *arg)
-{
-    return arg;
-}
+#include "executor_test.h"
 
 static void test_child_refuses_inherited_pool(void **state)
 {

@@ -10,22 +10,10 @@
 
 #include "weft.h"
 #include "weft_test.h"
+#include "executor_test.h"
 
-#define P(i) ((void *)(uintptr_t)(i))
-#define I(p) ((uintptr_t)(p))
-
-static void *identity(void *arg)
-{
-    return arg;
-}
 
 /* A task that holds its worker until the event is set. */
-static void *block_on(void *arg)
-{
-    weft_event_wait(arg, WEFT_FOREVER);
-    return P(77);
-}
-
 static void *failing(void *arg)
 {
     assert_int_equal(weft_task_fail(-ENOENT, "no file %s", (const char *)arg), 0);

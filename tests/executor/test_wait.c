@@ -10,20 +10,8 @@
 
 #include "weft.h"
 #include "weft_test.h"
+#include "executor_test.h"
 
-#define P(i) ((void *)(uintptr_t)(i))
-#define I(p) ((uintptr_t)(p))
-
-static void *identity(void *arg)
-{
-    return arg;
-}
-
-static void *block_on(void *arg)
-{
-    weft_event_wait(arg, WEFT_FOREVER);
-    return P(77);
-}
 
 static void *fail_now(void *arg)
 {
