@@ -1,15 +1,7 @@
 #include "internal/clock.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
-
-double weft__now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 weft__deadline weft__deadline_in(double timeout)
 {
@@ -50,12 +42,4 @@ bool weft__deadline_passed(const weft__deadline *d)
     clock_gettime(CLOCK_MONOTONIC, &now);
     return now.tv_sec > d->at.tv_sec ||
            (now.tv_sec == d->at.tv_sec && now.tv_nsec >= d->at.tv_nsec);
-}
-
-void weft__sleep_until(const weft__deadline *d)
-{
-    if (d->forever || d->nonblock)
-        return;
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &d->at, NULL) == EINTR)
-        ;
 }

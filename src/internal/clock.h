@@ -15,9 +15,6 @@ typedef struct weft__deadline {
     bool nonblock;      /* timeout was 0: never sleep */
 } weft__deadline;
 
-/* Monotonic time in seconds. */
-double weft__now(void);
-
 /* Deadline for a timeout in seconds; NaN is treated as 0 (callers that must
  * reject NaN check it first). Huge values saturate instead of overflowing. */
 weft__deadline weft__deadline_in(double timeout);
@@ -31,8 +28,5 @@ static inline const struct timespec *weft__deadline_ts(const weft__deadline *d)
 {
     return d->forever ? NULL : &d->at;
 }
-
-/* Sleep until the deadline (or forever is refused: returns at once). */
-void weft__sleep_until(const weft__deadline *d);
 
 #endif
