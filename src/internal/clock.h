@@ -15,6 +15,12 @@ typedef struct weft__deadline {
     bool nonblock;      /* timeout was 0: never sleep */
 } weft__deadline;
 
+/* A timeout no call accepts: NaN (Python raises ValueError for it). */
+static inline bool weft__timeout_invalid(double timeout)
+{
+    return timeout != timeout;
+}
+
 /* Deadline for a timeout in seconds; NaN is treated as 0 (callers that must
  * reject NaN check it first). Huge values saturate instead of overflowing. */
 weft__deadline weft__deadline_in(double timeout);

@@ -13,7 +13,6 @@
  * within nanoseconds of the call's start.
  */
 #include <errno.h>
-#include <math.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,16 +243,11 @@ static int get_one(weft_queue *q, void **item, int64_t *prio, wait_plan *p)
     }
 }
 
-static bool bad_timeout(double timeout)
-{
-    return isnan(timeout);
-}
-
 /* ---- put and get ---- */
 
 static int put_prio(weft_queue *q, int64_t prio, void *item, double timeout)
 {
-    if (!q || bad_timeout(timeout))
+    if (!q || weft__timeout_invalid(timeout))
         return -EINVAL;
     wait_plan p = {.timeout = timeout};
     int rc = put_one(q, item, prio, &p);
@@ -276,7 +270,7 @@ WEFT_API int weft_queue_put_prio(weft_queue *q, int64_t priority, void *item, do
 
 static int get_prio(weft_queue *q, int64_t *prio, void **item, double timeout)
 {
-    if (!q || !item || bad_timeout(timeout))
+    if (!q || !item || weft__timeout_invalid(timeout))
         return -EINVAL;
     wait_plan p = {.timeout = timeout};
     int rc = get_one(q, item, prio, &p);
@@ -304,7 +298,7 @@ WEFT_API int weft_queue_put_many(weft_queue *q, void *const *items, size_t n, si
 {
     if (done)
         *done = 0;
-    if (!q || (!items && n) || bad_timeout(timeout))
+    if (!q || (!items && n) || weft__timeout_invalid(timeout))
         return -EINVAL;
     wait_plan p = {.timeout = timeout};
     size_t i = 0, notified = 0;
@@ -347,7 +341,7 @@ WEFT_API int weft_queue_get_many(weft_queue *q, void **items, size_t max, size_t
 {
     if (got)
         *got = 0;
-    if (!q || !items || max == 0 || bad_timeout(timeout))
+    if (!q || !items || max == 0 || weft__timeout_invalid(timeout))
         return -EINVAL;
     wait_plan p = {.timeout = timeout};
     int rc = get_one(q, &items[0], NULL, &p);
@@ -412,7 +406,7 @@ WEFT_API int weft_queue_task_done(weft_queue *q)
 
 WEFT_API int weft_queue_join(weft_queue *q, double timeout)
 {
-    if (!q || q->kind == WEFT_QUEUE_SIMPLE || bad_timeout(timeout))
+    if (!q || q->kind == WEFT_QUEUE_SIMPLE || weft__timeout_invalid(timeout))
         return -EINVAL;
     wait_plan p = {.timeout = timeout};
     for (;;) {

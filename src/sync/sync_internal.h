@@ -16,12 +16,6 @@
 #include "internal/cpu.h" /* weft__cpu_relax for the spin loops */
 #include "weft/sync.h"
 
-/* A timeout the caller may not pass: NaN (Python raises ValueError for it). */
-static inline bool weft__timeout_invalid(double timeout)
-{
-    return timeout != timeout;
-}
-
 /* The calling thread's ident, as stored in RLock and Once owner fields. */
 static inline unsigned long weft__self_ident(void)
 {
