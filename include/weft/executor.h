@@ -37,9 +37,14 @@
  * and done-callbacks, unless it says otherwise.
  *
  * Fork: a pool's workers do not exist in a child created by fork(), so a pool
- * inherited that way must not be used there (not even freed: its workers can't
- * be joined); make a new pool in the child. weft_executor_submit refuses such a
- * pool with -ECHILD.
+ * inherited that way is dead there: make a new pool in the child. In the child,
+ * weft_executor_submit and weft_executor_shutdown refuse the inherited pool with
+ * -ECHILD; weft_executor_free returns without touching it (its copy stays
+ * allocated: threads of the parent may have been half-way through updating it);
+ * waiting for one of its futures that was not done at the fork (result, wait,
+ * as_completed) returns -ECHILD instead of waiting forever, once the caller
+ * would otherwise sleep. Futures done before the fork still give their outcome.
+ * The parent's pool is unaffected.
  */
 #ifndef WEFT_EXECUTOR_H
 #define WEFT_EXECUTOR_H
@@ -95,7 +100,8 @@ WEFT_API int weft_executor_submit(weft_executor *ex, void *(*fn)(void *arg), voi
  * cancel_futures, cancel every task not yet started; with wait, return only when
  * all running and queued tasks are done and the workers have exited. Returns 0,
  * -EINVAL, -EDEADLK (wait requested from one of the pool's own tasks, or from a
- * done-callback running on one of its workers: no worker can wait for itself).
+ * done-callback running on one of its workers: no worker can wait for itself),
+ * -ECHILD (a pool inherited through fork(): see the top).
  */
 WEFT_API int weft_executor_shutdown(weft_executor *ex, bool wait, bool cancel_futures);
 
@@ -126,8 +132,9 @@ WEFT_API int weft_task_fail(int code, const char *fmt, ...)
 
 /* Wait up to timeout for the outcome. Returns 0 and stores the task's return
  * value in *result (if not NULL); or the task's failure code (weft_task_fail);
- * -WEFT_ECANCELLED; -ETIMEDOUT; -EINVAL. Called from a task of the same pool,
- * runs other queued tasks while it waits. */
+ * -WEFT_ECANCELLED; -ETIMEDOUT; -EINVAL; -ECHILD (in a fork child, f belongs
+ * to a pool inherited from the parent and is not done: see the top). Called
+ * from a task of the same pool, runs other queued tasks while it waits. */
 WEFT_API int weft_future_result(weft_future *f, double timeout, void **result);
 
 /* The failure message of a failed task ("" otherwise); valid while f is held. */
@@ -173,7 +180,8 @@ typedef enum weft_wait_mode {
  * whether fs[i] is (if done is not NULL: Python's (done, not_done) sets, by
  * position). As in Python, FIRST_EXCEPTION counts failed futures only - a
  * cancelled one is not an exception. Returns 0 (mode satisfied), -ETIMEDOUT
- * (the outputs are still filled), -EINVAL. Blocks (helping its pool when
+ * (the outputs are still filled), -EINVAL, -ECHILD (a future not done belongs
+ * to a pool inherited through fork(): see the top). Blocks (helping its pool when
  * called from a task).
  */
 WEFT_API int weft_wait(weft_future *const *fs, size_t n, weft_wait_mode mode, double timeout,
@@ -195,6 +203,7 @@ WEFT_API int weft_as_completed_new(weft_as_completed **out, weft_future *const *
  * caller's array), and its position in that array in *index (if not NULL).
  * Returns 0, -ENOENT (none left), -ETIMEDOUT (the overall timeout passed;
  * later calls still yield futures completed by then, without blocking),
+ * -ECHILD (one not yielded belongs to a pool inherited through fork()),
  * -EINVAL. */
 WEFT_API int weft_as_completed_next(weft_as_completed *it, weft_future **f, size_t *index);
 /* Release the iterator (NULL is ignored). Its last few bytes live until the

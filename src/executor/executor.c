@@ -556,6 +556,8 @@ WEFT_API int weft_executor_shutdown(weft_executor *ex, bool wait, bool cancel_fu
 {
     if (!ex)
         return -EINVAL;
+    if (ex->fork_gen != weft__fork_generation())
+        return -ECHILD; /* inherited through fork(): leave the parent's copy alone */
     if (wait && on_own_thread(ex))
         return -EDEADLK;
     if (cancel_futures)
@@ -581,6 +583,10 @@ WEFT_API int weft_executor_shutdown(weft_executor *ex, bool wait, bool cancel_fu
 WEFT_API void weft_executor_free(weft_executor *ex)
 {
     if (!ex)
+        return;
+    /* Inherited through fork(): its locks and queues may be mid-update by
+     * threads that are not here, so touch nothing; the copy stays allocated. */
+    if (ex->fork_gen != weft__fork_generation())
         return;
     if (on_own_thread(ex)) {
         /* Cannot wait for ourselves: shut down and leave the pool allocated

@@ -38,6 +38,7 @@
 #include "internal/clock.h"
 #include "internal/deque.h"
 #include "internal/eventcount.h"
+#include "internal/forkgen.h"
 #include "weft/executor.h"
 #include "weft/sync.h"
 #include "weft/thread.h"
@@ -62,6 +63,13 @@ static inline bool f_is_done(uint32_t s)
     return (s & F_STATE_MASK) >= F_FINISHED;
 }
 
+struct weft_future;
+/* True in a child created by fork() for a future of a pool made before the
+ * fork: the pool's workers are not in this process, so if the future is not
+ * done it never will be here. Reads only the future's own immutable field, so
+ * it is safe while another thread may complete the future and free its pool. */
+static inline bool weft__future_orphaned(const struct weft_future *f);
+
 struct weft__callback {
     void (*fn)(weft_future *f, void *arg);
     void *arg;
@@ -84,12 +92,18 @@ struct weft_future {
     void *result;
     char *msg;                   /* failure message (malloc'd) or NULL */
     int code;                    /* failure code, or 0 */
+    uint32_t fork_gen;           /* weft__fork_generation() of the pool; immutable */
     /* Internal tasks (map, parallel_for): their own arguments, and what to do
      * with job when the future is freed (may be NULL). */
     void *job;
     void (*job_free)(void *job);
     long lo, hi;
 };
+
+static inline bool weft__future_orphaned(const struct weft_future *f)
+{
+    return f->fork_gen != weft__fork_generation();
+}
 
 /* The injection queue (inject.c): an intrusive multi-producer queue of futures
  * (D. Vyukov's node-based MPSC design) whose consumer side is guarded by a

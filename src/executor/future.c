@@ -177,6 +177,7 @@ weft_future *weft__future_new(weft_executor *ex, void *(*fn)(void *), void *arg,
     f->result = NULL;
     f->msg = NULL;
     f->code = 0;
+    f->fork_gen = ex ? ex->fork_gen : weft__fork_generation();
     f->job = NULL;
     f->job_free = NULL;
     f->lo = 0;

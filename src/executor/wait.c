@@ -161,6 +161,19 @@ static bool help_once(weft_executor *ex, weft_future *const *fs, size_t n, bool 
     return true;
 }
 
+/* Whether a future not done yet belongs to a pool inherited through fork()
+ * (executor_internal.h): waiting for it in this process would never end. */
+static bool any_orphaned(weft_future *const *fs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        /* Relaxed: a done future is never orphaned; the field read is immutable. */
+        if (!f_is_done(__atomic_load_n(&fs[i]->state, __ATOMIC_RELAXED)) &&
+            weft__future_orphaned(fs[i]))
+            return true;
+    }
+    return false;
+}
+
 /* One future, not helping: spin, then sleep on its state word. */
 static int wait_one(weft_future *f, const weft__deadline *d)
 {
@@ -177,6 +190,8 @@ static int wait_one(weft_future *f, const weft__deadline *d)
         }
         if (weft__deadline_passed(d))
             return -ETIMEDOUT;
+        if (weft__future_orphaned(f))
+            return -ECHILD; /* its pool's workers are in the parent */
         /* seq_cst CAS sets F_SLEEP: ordered with completion's exchange, which
          * then wakes the futex; a failed CAS means the word changed: look again. */
         if (!(s & F_SLEEP) && !__atomic_compare_exchange_n(&f->state, &s, s | F_SLEEP, false,
@@ -228,6 +243,10 @@ int weft__wait_many(weft_future *const *fs, size_t n, weft_wait_mode mode,
         }
         if (weft__deadline_passed(d)) {
             rc = -ETIMEDOUT;
+            break;
+        }
+        if (any_orphaned(fs, n)) {
+            rc = -ECHILD;
             break;
         }
         weft__ec *ec = ex ? &ex->ec : &weft__wait_ec;
@@ -453,6 +472,8 @@ WEFT_API int weft_as_completed_next(weft_as_completed *it, weft_future **f, size
         }
         if (it->deadline.nonblock)
             return -ETIMEDOUT;
+        if (any_orphaned(it->left, it->nleft))
+            return -ECHILD;
         uint32_t key = weft__ec_prepare(&it->ec);
         /* seq_cst: the waiter's re-check after prepare (eventcount.h). */
         if (__atomic_load_n(&it->ready[it->head], __ATOMIC_SEQ_CST))
