@@ -74,7 +74,7 @@ WEFT_API int weft_thread_start(weft_thread **out, weft_thread_fn fn, void *arg,
  * limit, 0: just check). On success stores fn's return value in *result when
  * result is not NULL. As in Python, join may be called again, from any thread and
  * any number of times, and returns the same result once the thread has finished.
- * Returns 0, -ETIMEDOUT (still running; call again), -EINVAL (t NULL),
+ * Returns 0, -ETIMEDOUT (still running; call again), -EINVAL (t NULL, timeout NaN),
  * -EDEADLK (a thread joining itself). The main thread never finishes while the
  * process lives, so joining it only ever times out.
  * Thread-safe. Blocks up to timeout.

@@ -18,7 +18,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,11 +181,11 @@ WEFT_API int weft_thread_start(weft_thread **out, weft_thread_fn fn, void *arg,
 
 WEFT_API int weft_thread_join(weft_thread *t, double timeout, void **result)
 {
-    if (!t)
+    if (!t || weft__timeout_invalid(timeout))
         return -EINVAL;
     if (t == weft_current_thread())
         return -EDEADLK;
-    weft__deadline d = weft__deadline_in(isnan(timeout) ? 0 : timeout);
+    weft__deadline d = weft__deadline_in(timeout);
     int rc = weft__flag_wait(&t->finished, &d);
     if (rc)
         return rc;

@@ -1,4 +1,5 @@
 /* Thread start, join, results, names, ids, options and bad input. */
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -49,6 +50,7 @@ static void test_join_timeout_then_again(void **state)
     assert_true(weft_thread_is_alive(t));
     void *result = NULL;
     assert_int_equal(weft_thread_join(t, 0, &result), -ETIMEDOUT);
+    assert_int_equal(weft_thread_join(t, NAN, &result), -EINVAL);
     double t0 = weft_test_now();
     assert_int_equal(weft_thread_join(t, 0.02, &result), -ETIMEDOUT);
     assert_true(weft_test_now() - t0 >= 0.015);
