@@ -181,4 +181,13 @@ double raw_fork_waitpid(long n);
 double raw_robust_mutex_ar(long n);
 double raw_robust_counter_2procs(long n);
 
+/* bench_ipc.c: the queue between processes; its raw column is a pipe(2) carrying
+ * the same messages (memcpy bandwidth on the 1 MiB row). */
+double weft_ipcq_64_1p1c(long n);
+double weft_ipcq_64_2p2c(long n);
+double weft_ipcq_1mib(long n);
+double raw_pipe_64_1p1c(long n);
+double raw_pipe_64_2p2c(long n);
+double raw_memcpy_1mib(long n);
+
 #endif

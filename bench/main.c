@@ -88,6 +88,13 @@ static const struct bench benches[] = {
      raw_robust_mutex_ar, NULL, NULL},
     {"shared_counter_lock_per_increment_2procs", "ns/incr", STAT_MEDIAN, 4000000,
      weft_shared_counter_2procs, raw_robust_counter_2procs, NULL, NULL},
+    /* queue between processes: n messages moved; the 1 MiB row: n messages */
+    {"ipc_queue_64B_1prod_1cons", "msgs/s", STAT_MEDIAN, 4000000, weft_ipcq_64_1p1c,
+     raw_pipe_64_1p1c, NULL, NULL},
+    {"ipc_queue_64B_2prod_2cons", "msgs/s", STAT_MEDIAN, 4000000, weft_ipcq_64_2p2c,
+     raw_pipe_64_2p2c, NULL, NULL},
+    {"ipc_queue_1MiB_throughput", "GB/s", STAT_MEDIAN, 2000, weft_ipcq_1mib, raw_memcpy_1mib,
+     NULL, NULL},
 };
 
 double bench_aux;

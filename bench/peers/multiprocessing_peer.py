@@ -91,12 +91,82 @@ def shared_counter_2procs(n):
     return (t1 - t0) / (2 * per_proc)  # ns per increment
 
 
+def queue_producer(q, go, first, count, size):
+    pad = b"x" * (size - 8)
+    go.wait()
+    for v in range(first, first + count):
+        q.put(v.to_bytes(8, "little") + pad)
+
+
+def queue_consumer(q, go, out, slot):
+    go.wait()
+    count = total = 0
+    while True:
+        m = q.get()
+        v = int.from_bytes(m[:8], "little")
+        if v == 0:
+            break
+        count += 1
+        total += v
+    out[2 * slot] = count
+    out[2 * slot + 1] = total
+
+
+def queue_row(name, np_, nc, n, size):
+    """np_ producer and nc consumer processes on one multiprocessing.Queue, as the
+    tutorials use it; consumers stop at a message whose first 8 bytes are 0."""
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    go = ctx.Event()
+    out = ctx.Array("q", 2 * nc, lock=False)
+    per = n // np_
+    prods = [ctx.Process(target=queue_producer, args=(q, go, 1 + p * per, per, size))
+             for p in range(np_)]
+    conss = [ctx.Process(target=queue_consumer, args=(q, go, out, c)) for c in range(nc)]
+    for p in prods + conss:
+        p.start()
+    t0 = time.perf_counter_ns()
+    go.set()
+    for p in prods:
+        p.join()
+    for _ in range(nc):
+        q.put(bytes(size))
+    for p in conss:
+        p.join()
+    t1 = time.perf_counter_ns()
+    total_n = per * np_
+    count = sum(out[2 * c] for c in range(nc))
+    total = sum(out[2 * c + 1] for c in range(nc))
+    if count != total_n or total != total_n * (total_n + 1) // 2:
+        fail("%s: got %d messages summing to %d, expected 1..%d" % (name, count, total, total_n))
+        return None
+    return (t1 - t0), total_n
+
+
+def queue_64_1p1c(n):
+    r = queue_row("ipc_queue_64B_1prod_1cons", 1, 1, n, 64)
+    return None if r is None else r[1] * 1e9 / r[0]  # messages per second
+
+
+def queue_64_2p2c(n):
+    r = queue_row("ipc_queue_64B_2prod_2cons", 2, 2, n, 64)
+    return None if r is None else r[1] * 1e9 / r[0]
+
+
+def queue_1mib(n):
+    r = queue_row("ipc_queue_1MiB_throughput", 1, 1, n, 1 << 20)
+    return None if r is None else r[1] * (1 << 20) / r[0]  # GB/s
+
+
 BENCHES = [
     ("process_spawn_join_fork", "us/op", "median", spawn_join_fork, 300),
     ("process_spawn_join_forkserver", "us/op", "median", spawn_join_forkserver, 100),
     ("shared_lock_acquire_release", "ns/op", "best", shared_lock_acquire_release, 1000000),
     ("shared_counter_lock_per_increment_2procs", "ns/incr", "median", shared_counter_2procs,
      200000),
+    ("ipc_queue_64B_1prod_1cons", "msgs/s", "median", queue_64_1p1c, 200000),
+    ("ipc_queue_64B_2prod_2cons", "msgs/s", "median", queue_64_2p2c, 200000),
+    ("ipc_queue_1MiB_throughput", "GB/s", "median", queue_1mib, 200),
 ]
 
 

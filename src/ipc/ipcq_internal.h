@@ -14,7 +14,8 @@
  *
  * With one producer and one consumer each lock stays in its owner's cache: the
  * only lines that travel between the two processes are the data and the two
- * committed words.
+ * committed words, and each side reads the other's word only when its own last
+ * look at it says "full" (producers) or "empty" (consumers).
  *
  * Records. A message of n bytes is a record of 8 + round_up(n, 8) bytes at a
  * multiple of 8: a header {u32 len, u32 check} then the payload, which may wrap
@@ -85,14 +86,20 @@ struct ipcq_shared {
     uint64_t map_size;
 
     /* put side: the lock serialises producers; tail is written only by its holder
-     * and read by consumers (acquire: the record's bytes come with it). */
+     * and read by consumers (acquire: the record's bytes come with it).
+     * head_seen is the producers' last look at head, kept so that a put reads
+     * the consumers' line only when the ring looked full (a stale head only
+     * under-states the room). Written and read by put_lock holders only. */
     _Alignas(64) pthread_mutex_t put_lock;
     _Alignas(64) uint64_t tail;
+    uint64_t head_seen;
     weft__ec not_empty; /* consumers sleep here; each put notifies */
 
-    /* get side: the same for consumers */
+    /* get side: the same for consumers; tail_seen is their last look at tail (a
+     * stale tail only under-states what is there). */
     _Alignas(64) pthread_mutex_t get_lock;
     _Alignas(64) uint64_t head;
+    uint64_t tail_seen;
     weft__ec not_full; /* producers sleep here; each get notifies */
 
     _Alignas(64) unsigned char ring[];

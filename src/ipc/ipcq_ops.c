@@ -63,24 +63,49 @@ static void ring_read(const weft_ipc_queue *q, uint64_t pos, void *dst, uint64_t
 }
 
 /* Room for a record of rec bytes after the committed tail t? 1 yes, 0 no, or a
- * negative code (corrupt). Acquire load of head: the consumer's reads of the
- * bytes it freed happen before we overwrite them. */
+ * negative code (corrupt). Looks at head_seen first and loads head itself only
+ * when that says no: acquire, so the consumers' reads of the bytes they freed
+ * happen before we overwrite them. (head_seen was loaded the same way by an
+ * earlier put_lock holder, and the lock orders us after it.) */
 static int has_room(weft_ipc_queue *q, uint64_t t, uint64_t rec)
 {
-    uint64_t h = __atomic_load_n(&q->sh->head, __ATOMIC_ACQUIRE), used, n;
-    if (!snapshot_ok(q, h, t, &used, &n))
-        return weft__ipcq_corrupt(q);
-    return used + rec <= q->capacity && (q->maxsize == 0 || n < q->maxsize);
+    struct ipcq_shared *sh = q->sh;
+    uint64_t used, n;
+    for (int fresh = 0; fresh < 2; fresh++) {
+        uint64_t h = fresh ? __atomic_load_n(&sh->head, __ATOMIC_ACQUIRE) : sh->head_seen;
+        if (fresh)
+            sh->head_seen = h;
+        if (!snapshot_ok(q, h, t, &used, &n)) {
+            if (fresh)
+                return weft__ipcq_corrupt(q);
+            continue; /* a hint from before a reset, or corrupt: look at head itself */
+        }
+        if (used + rec <= q->capacity && (q->maxsize == 0 || n < q->maxsize))
+            return 1;
+    }
+    return 0;
 }
 
-/* Has a committed record after head h? Sets *used. Acquire load of tail: the
- * producer's writes of the record happen before our reads of it. */
+/* Has a committed record after head h? Sets *used. Looks at tail_seen first and
+ * loads tail only when that says empty: acquire, so the producers' writes of the
+ * records happen before our reads of them. */
 static int has_data(weft_ipc_queue *q, uint64_t h, uint64_t *used)
 {
-    uint64_t t = __atomic_load_n(&q->sh->tail, __ATOMIC_ACQUIRE), n;
-    if (!snapshot_ok(q, h, t, used, &n))
-        return weft__ipcq_corrupt(q);
-    return *used > 0;
+    struct ipcq_shared *sh = q->sh;
+    uint64_t n;
+    for (int fresh = 0; fresh < 2; fresh++) {
+        uint64_t t = fresh ? __atomic_load_n(&sh->tail, __ATOMIC_ACQUIRE) : sh->tail_seen;
+        if (fresh)
+            sh->tail_seen = t;
+        if (!snapshot_ok(q, h, t, used, &n)) {
+            if (fresh)
+                return weft__ipcq_corrupt(q);
+            continue;
+        }
+        if (*used > 0)
+            return 1;
+    }
+    return 0;
 }
 
 /* Wait until check(q, a, b) is non-zero, on the eventcount the other side
