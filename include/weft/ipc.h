@@ -32,6 +32,15 @@ extern "C" {
  * processes and threads, may use it at once: every call is thread-safe and
  * process-safe. Messages come out in the order their puts completed.
  *
+ * Named queues, for unrelated programs of the same user: make one with
+ * `.name = "jobs"`, and other programs open it with weft_ipc_queue_open(&q,
+ * "jobs", timeout). The memory has no path anywhere (nothing in /dev/shm to guess,
+ * pre-create or leave behind); the name exists while the creating process holds
+ * its handle - it is served by a small thread of that process, answering only
+ * processes of the same user - and vanishes with it, even if it crashes. The
+ * memory lasts while any process has the queue open. A fork child of the creator
+ * keeps the queue but does not serve the name.
+ *
  * Capacity. A queue holds at most `maxsize` messages (0: no count limit) and at
  * most `capacity` bytes of records (each message takes 8 bytes plus its length
  * rounded up to 8). A message longer than max_message (at most capacity - 8) is
@@ -76,14 +85,29 @@ typedef struct weft_ipc_queue_opts {
     size_t capacity;
     /* Longest message accepted; 0: the most that fits (capacity - 8). */
     size_t max_message;
+    /* NULL: an anonymous queue, shared through fork(). Otherwise a name of 1 to
+     * 64 characters from [A-Za-z0-9._-] under which other programs of the same
+     * user can open the queue while this handle lives. */
+    const char *name;
 } weft_ipc_queue_opts;
 
 /*
  * Make a queue in fresh shared memory; opts may be NULL. The memory stays until
  * the last process that holds a handle (or a copy of one through fork) frees it
- * or exits. Returns 0, -EINVAL (bad option), -ENOMEM. Thread-safe.
+ * or exits. Returns 0, -EINVAL (bad option or name), -EEXIST (a process serves
+ * that name already), -ENOMEM, -EMFILE, or another negative errno from the
+ * system. Thread-safe.
  */
 WEFT_API int weft_ipc_queue_new(weft_ipc_queue **out, const weft_ipc_queue_opts *opts);
+
+/*
+ * Open the named queue another process made, waiting up to timeout seconds for
+ * its answer (0: up to one second, the time a busy server may need). Returns 0,
+ * -ENOENT (no process serves that name), -EACCES (the server belongs to another
+ * user), -ETIMEDOUT, -WEFT_ECORRUPT (what came back is not a valid queue),
+ * -EPROTO, -EINVAL (bad name, NaN timeout), -ENOMEM. Thread-safe. Blocks.
+ */
+WEFT_API int weft_ipc_queue_open(weft_ipc_queue **out, const char *name, double timeout);
 
 /*
  * Append a copy of msg[0..len) (msg may be NULL when len is 0), waiting up to

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ipc/ipcq_internal.h"
 
@@ -47,7 +49,26 @@ static int geometry(const weft_ipc_queue_opts *o, uint64_t *cap, uint64_t *maxms
     return 0;
 }
 
-int weft_ipc_queue_new(weft_ipc_queue **out, const weft_ipc_queue_opts *opts)
+/* Map a fresh, zeroed block of `size` bytes: anonymous, or backed by a memfd
+ * (named queues, whose block travels to other programs as that fd). */
+static void *map_block(size_t size, int *memfd)
+{
+    if (!memfd)
+        return mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    *memfd = memfd_create("weft-ipc-queue", MFD_CLOEXEC);
+    if (*memfd < 0)
+        return MAP_FAILED;
+    void *p = MAP_FAILED;
+    if (ftruncate(*memfd, (off_t)size) == 0)
+        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *memfd, 0);
+    if (p == MAP_FAILED) {
+        close(*memfd);
+        *memfd = -1;
+    }
+    return p;
+}
+
+int weft__ipcq_make(weft_ipc_queue **out, const weft_ipc_queue_opts *opts, int *memfd)
 {
     static const weft_ipc_queue_opts defaults = {0};
     const weft_ipc_queue_opts *o = opts ? opts : &defaults;
@@ -61,13 +82,13 @@ int weft_ipc_queue_new(weft_ipc_queue **out, const weft_ipc_queue_opts *opts)
     if (!q)
         return -ENOMEM;
     size_t size = sizeof(struct ipcq_shared) + (size_t)cap;
-    struct ipcq_shared *sh =
-        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct ipcq_shared *sh = map_block(size, memfd);
     if (sh == MAP_FAILED) {
+        rc = errno == EMFILE || errno == ENFILE ? -errno : -ENOMEM;
         free(q);
-        return -ENOMEM;
+        return rc;
     }
-    /* A fresh anonymous mapping is zero: head = tail = 0, eventcounts idle. */
+    /* A fresh mapping is zero: head = tail = 0, eventcounts idle. */
     sh->magic = IPCQ_MAGIC;
     sh->version = IPCQ_VERSION;
     sh->capacity = cap;
@@ -76,8 +97,44 @@ int weft_ipc_queue_new(weft_ipc_queue **out, const weft_ipc_queue_opts *opts)
     sh->map_size = size;
     if ((rc = robust_init(&sh->put_lock)) != 0 || (rc = robust_init(&sh->get_lock)) != 0) {
         munmap(sh, size);
+        if (memfd)
+            close(*memfd);
         free(q);
         return rc;
+    }
+    *q = (weft_ipc_queue){.sh = sh, .map_size = size, .capacity = cap, .mask = cap - 1,
+                          .max_message = maxmsg, .maxsize = maxsize, .name = NULL};
+    *out = q;
+    return 0;
+}
+
+int weft__ipcq_adopt(weft_ipc_queue **out, int memfd)
+{
+    struct stat st;
+    if (fstat(memfd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_size < (off_t)(sizeof(struct ipcq_shared) + IPCQ_CAP_MIN) ||
+        st.st_size > (off_t)(sizeof(struct ipcq_shared) + IPCQ_CAP_MAX))
+        return -WEFT_ECORRUPT;
+    size_t size = (size_t)st.st_size;
+    struct ipcq_shared *sh = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+    if (sh == MAP_FAILED)
+        return -ENOMEM;
+    /* Each geometry field read once into a local, then checked against the
+     * others and the block's real size. */
+    uint64_t magic = sh->magic, cap = sh->capacity, maxmsg = sh->max_message;
+    uint64_t maxsize = sh->maxsize, mapped = sh->map_size;
+    uint32_t version = sh->version;
+    if (magic != IPCQ_MAGIC || version != IPCQ_VERSION || cap < IPCQ_CAP_MIN ||
+        cap > IPCQ_CAP_MAX || (cap & (cap - 1)) != 0 || mapped != size ||
+        size != sizeof(struct ipcq_shared) + cap || maxmsg > cap - IPCQ_REC_HDR ||
+        maxsize > (UINT64_C(1) << 27)) {
+        munmap(sh, size);
+        return -WEFT_ECORRUPT;
+    }
+    weft_ipc_queue *q = calloc(1, sizeof *q);
+    if (!q) {
+        munmap(sh, size);
+        return -ENOMEM;
     }
     *q = (weft_ipc_queue){.sh = sh, .map_size = size, .capacity = cap, .mask = cap - 1,
                           .max_message = maxmsg, .maxsize = maxsize};
@@ -85,10 +142,18 @@ int weft_ipc_queue_new(weft_ipc_queue **out, const weft_ipc_queue_opts *opts)
     return 0;
 }
 
+int weft_ipc_queue_new(weft_ipc_queue **out, const weft_ipc_queue_opts *opts)
+{
+    if (opts && opts->name)
+        return weft__ipcq_new_named(out, opts);
+    return weft__ipcq_make(out, opts, NULL);
+}
+
 void weft_ipc_queue_free(weft_ipc_queue *q)
 {
     if (!q)
         return;
+    weft__ipcq_unname(q);
     /* The mutexes are not destroyed: other processes may still use them; the
      * kernel frees the memory with the last mapping. */
     munmap(q->sh, q->map_size);

@@ -112,6 +112,7 @@ struct weft_ipc_queue {
     uint64_t capacity, mask, max_message, maxsize;
     bool closed;  /* weft_ipc_queue_close() was called on this handle */
     bool broken;  /* this process found the shared state corrupt */
+    struct ipcq_name *name; /* the name this process serves, or NULL (ipcq_name.c) */
 };
 
 static inline uint64_t ipcq_off(uint64_t w)
@@ -137,6 +138,20 @@ static inline uint64_t ipcq_record_size(uint64_t len)
 /* Lock one side's robust mutex by the deadline. 0, -EBUSY (nonblock and held),
  * -ETIMEDOUT. A dead previous owner is absorbed here (see the crash argument). */
 int weft__ipcq_lock(pthread_mutex_t *m, const weft__deadline *d);
+
+/* Make a queue (ipcq.c): anonymous shared memory when memfd is NULL, else a
+ * memfd whose descriptor is stored in *memfd. Options checked; opts->name unused. */
+int weft__ipcq_make(weft_ipc_queue **out, const weft_ipc_queue_opts *opts, int *memfd);
+
+/* A handle on the queue in memfd (received from another program): size, magic,
+ * version and geometry checked. Returns 0, -WEFT_ECORRUPT, -ENOMEM. The caller
+ * keeps (and closes) memfd. */
+int weft__ipcq_adopt(weft_ipc_queue **out, int memfd);
+
+/* Named queues (ipcq_name.c): make one and start serving its name; stop serving
+ * (no-op for an unnamed handle, or in a fork child of the server). */
+int weft__ipcq_new_named(weft_ipc_queue **out, const weft_ipc_queue_opts *opts);
+void weft__ipcq_unname(weft_ipc_queue *q);
 
 /* Mark the queue corrupt, for this handle and every process; returns the code. */
 int weft__ipcq_corrupt(weft_ipc_queue *q);
