@@ -1,10 +1,13 @@
 /* weft_shm: anonymous blocks shared with fork children, and named blocks in
  * /dev/shm - creation, checks on open, reference counts and removal. */
-#include <cmocka.h>
-#include <setjmp.h>
+/* cmocka.h needs these first, in this order */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
+#include <setjmp.h>
 #include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
 
 #include <fcntl.h>
 #include <string.h>
