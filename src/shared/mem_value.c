@@ -26,7 +26,7 @@ static void *obj_data(const weft__shobj *o)
 static int obj_new(weft__shobj **out, size_t elem, size_t len, const void *init,
                    const weft_value_opts *opts)
 {
-    if (!out || elem == 0)
+    if (elem == 0)
         return -EINVAL;
     if (len != 0 && elem > SIZE_MAX / len)
         return -EOVERFLOW;
@@ -192,6 +192,8 @@ WEFT_API void weft_value_free(weft_value *v)
 WEFT_API int weft_array_new(weft_array **out, size_t elem_size, size_t len, const void *init,
                             const weft_array_opts *opts)
 {
+    if (!out)
+        return -EINVAL;
     weft__shobj *o;
     int rc = obj_new(&o, elem_size, len, init, opts);
     if (rc == 0)
