@@ -298,7 +298,8 @@ WEFT_API int weft_filelock_new(weft_filelock **out, const char *path,
  * Acquire: if this handle holds the lock, count one more; else open (creating
  * it if missing; O_NOFOLLOW|O_CLOEXEC) the lock file and lock it, waiting up to
  * timeout seconds. Returns 0;
- *   -EBUSY      timeout 0 and another holder has it;
+ *   -EBUSY      timeout 0 and another holder has it (or another thread is
+ *               inside a call on this handle);
  *   -ETIMEDOUT  a positive timeout expired;
  *   -EINVAL     fl NULL or a NaN timeout;
  *   -EOVERFLOW  the count would pass UINT32_MAX;
@@ -320,7 +321,8 @@ WEFT_API int weft_filelock_release(weft_filelock *fl);
  * and in a fork child. Never blocks. */
 WEFT_API bool weft_filelock_locked(const weft_filelock *fl);
 
-/* The handle's count (Python's lock_counter); 0 when not held. */
+/* The handle's count (Python's lock_counter); 0 when not held, for NULL and
+ * in a fork child. Never blocks. */
 WEFT_API unsigned weft_filelock_depth(const weft_filelock *fl);
 
 /* The lock file's path as given. */
