@@ -73,7 +73,7 @@ static int open_file(const weft_filelock *fl, int *out)
     if (fd < 0 && (err == EACCES || err == EROFS || err == EPERM))
         fd = open(fl->path, O_RDONLY | common);
     if (fd < 0)
-        return -err;
+        return err ? -err : -EIO;
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
@@ -134,7 +134,7 @@ static int acquire_locked(weft_filelock *fl, const weft__deadline *d)
         __atomic_store_n(&fl->depth, fl->depth + 1, __ATOMIC_RELAXED); /* snapshot readers */
         return 0;
     }
-    int fd;
+    int fd = -1;
     int rc = open_file(fl, &fd);
     if (rc != 0)
         return rc;

@@ -70,11 +70,11 @@ static int obj_release(weft__shobj *o)
     return weft__shm_unlock(&o->lock);
 }
 
-/* Copy element i out (dst) or in (src) under the lock, as Python's .value and
- * a[i] do. */
-static int obj_copy(weft__shobj *o, size_t i, void *dst, const void *src)
+/* Element i for a copy under the lock, as Python's .value and a[i] do: the
+ * lock is taken (unless raw) when this returns 0; obj_copy_end drops it. */
+static int obj_copy_begin(weft__shobj *o, size_t i, char **at)
 {
-    if (!o || (!dst && !src))
+    if (!o)
         return -EINVAL;
     if (i >= o->len)
         return -ERANGE;
@@ -83,13 +83,35 @@ static int obj_copy(weft__shobj *o, size_t i, void *dst, const void *src)
         if (rc != 0)
             return rc;
     }
-    char *at = (char *)obj_data(o) + i * o->elem_size;
-    if (dst)
-        memcpy(dst, at, o->elem_size);
-    else
-        memcpy(at, src, o->elem_size);
+    *at = (char *)obj_data(o) + i * o->elem_size;
+    return 0;
+}
+
+static void obj_copy_end(weft__shobj *o)
+{
     if (!o->raw)
-        weft__shm_unlock(&o->lock); /* ours: taken just above */
+        weft__shm_unlock(&o->lock); /* ours: taken by obj_copy_begin */
+}
+
+static int obj_get(weft__shobj *o, size_t i, void *out)
+{
+    char *at;
+    int rc = out ? obj_copy_begin(o, i, &at) : -EINVAL;
+    if (rc != 0)
+        return rc;
+    memcpy(out, at, o->elem_size);
+    obj_copy_end(o);
+    return 0;
+}
+
+static int obj_set(weft__shobj *o, size_t i, const void *in)
+{
+    char *at;
+    int rc = in ? obj_copy_begin(o, i, &at) : -EINVAL;
+    if (rc != 0)
+        return rc;
+    memcpy(at, in, o->elem_size);
+    obj_copy_end(o);
     return 0;
 }
 
@@ -125,12 +147,12 @@ WEFT_API size_t weft_value_size(const weft_value *v)
 
 WEFT_API int weft_value_get(weft_value *v, void *out)
 {
-    return out ? obj_copy(v ? &v->o : NULL, 0, out, NULL) : -EINVAL;
+    return obj_get(v ? &v->o : NULL, 0, out);
 }
 
 WEFT_API int weft_value_set(weft_value *v, const void *in)
 {
-    return in ? obj_copy(v ? &v->o : NULL, 0, NULL, in) : -EINVAL;
+    return obj_set(v ? &v->o : NULL, 0, in);
 }
 
 WEFT_API int weft_value_acquire(weft_value *v, double timeout)
@@ -218,12 +240,12 @@ WEFT_API size_t weft_array_elem_size(const weft_array *a)
 
 WEFT_API int weft_array_get(weft_array *a, size_t i, void *out)
 {
-    return out ? obj_copy(a ? &a->o : NULL, i, out, NULL) : -EINVAL;
+    return obj_get(a ? &a->o : NULL, i, out);
 }
 
 WEFT_API int weft_array_set(weft_array *a, size_t i, const void *in)
 {
-    return in ? obj_copy(a ? &a->o : NULL, i, NULL, in) : -EINVAL;
+    return obj_set(a ? &a->o : NULL, i, in);
 }
 
 WEFT_API int weft_array_acquire(weft_array *a, double timeout)
