@@ -453,17 +453,115 @@ static void test_named_churn(void **state)
     assert_false(shm_exists(n));
 }
 
+/* Races on one name. Children start together when the parent closes the
+ * write end of a pipe (all their reads see end-of-file at once). */
+struct race {
+    const char *name;
+    int start[2];
+    int *retries; /* in shared memory: opens that saw -ENOENT or -EAGAIN */
+};
+
+static int create_racer(void *arg)
+{
+    struct race *r = arg;
+    close(r->start[1]);
+    (void)t_take(r->start[0]);
+    weft_shm *s;
+    int rc = weft_shm_create(&s, r->name, 64);
+    return rc == 0 ? 0 : rc == -EEXIST ? 1 : 2; /* the winner keeps its reference */
+}
+
+/* Exactly one of several simultaneous exclusive creates wins. */
+static void test_named_create_race(void **state)
+{
+    char n[64];
+    struct race r = {.name = t_name(n, sizeof n, "crace")};
+    assert_int_equal(pipe(r.start), 0);
+    pid_t pids[4];
+    for (int i = 0; i < 4; i++)
+        pids[i] = t_fork(create_racer, &r);
+    close(r.start[1]);
+    int winners = 0, losers = 0;
+    for (int i = 0; i < 4; i++) {
+        int st = t_wait(pids[i]);
+        winners += st == 0;
+        losers += st == 1;
+    }
+    close(r.start[0]);
+    assert_int_equal(winners, 1);
+    assert_int_equal(losers, 3);
+    weft_shm *s;
+    assert_int_equal(weft_shm_open(&s, n), 0);
+    assert_int_equal(weft_shm_users(s), 2); /* the winner's, never freed, and ours */
+    weft_shm_free(s);
+    assert_int_equal(weft_shm_unlink(n), 0);
+}
+
+static int open_racer(void *arg)
+{
+    struct race *r = arg;
+    close(r->start[1]);
+    (void)t_take(r->start[0]);
+    weft_shm *s;
+    double end = t_now() + 20;
+    int rc;
+    while ((rc = weft_shm_open(&s, r->name)) == -ENOENT || rc == -EAGAIN) {
+        __atomic_add_fetch(r->retries, 1, __ATOMIC_RELAXED);
+        T_CHECK(1, t_now() < end);
+    }
+    T_CHECK(2, rc == 0);
+    T_CHECK(3, weft_shm_size(s) == 4096);
+    T_CHECK(4, weft_shm_users(s) >= 2);
+    weft_shm_free(s);
+    return 0;
+}
+
+/* Openers racing with the creator see "not there yet" or the whole block,
+ * never a half-made one; afterwards the count is exactly the creator's. */
+static void test_named_open_while_creating(void **state)
+{
+    char n[64];
+    int *retries = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(retries != MAP_FAILED);
+    struct race r = {.name = t_name(n, sizeof n, "orace"), .retries = retries};
+    assert_int_equal(pipe(r.start), 0);
+    pid_t pids[3];
+    for (int i = 0; i < 3; i++)
+        pids[i] = t_fork(open_racer, &r);
+    close(r.start[1]);
+    t_sleep(0.02); /* let the openers start polling */
+    weft_shm *s;
+    assert_int_equal(weft_shm_create(&s, n, 4096), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(t_wait(pids[i]), 0);
+    close(r.start[0]);
+    assert_int_equal(weft_shm_users(s), 1);
+    print_message("open racing create: %d retries before the block was there\n", *retries);
+    weft_shm_free(s);
+    assert_false(shm_exists(n));
+    munmap(retries, 4096);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_anon_args),          cmocka_unit_test(test_anon_basic),
-        cmocka_unit_test(test_anon_fork),          cmocka_unit_test(test_names),
-        cmocka_unit_test(test_named_args),         cmocka_unit_test(test_named_basic),
-        cmocka_unit_test(test_named_fork_open),    cmocka_unit_test(test_named_last_user_child),
-        cmocka_unit_test(test_named_crashed_user), cmocka_unit_test(test_named_unlink_recreate),
-        cmocka_unit_test(test_named_symlink),      cmocka_unit_test(test_named_foreign),
-        cmocka_unit_test(test_named_truncated),    cmocka_unit_test(test_named_count_edges),
+        cmocka_unit_test(test_anon_args),
+        cmocka_unit_test(test_anon_basic),
+        cmocka_unit_test(test_anon_fork),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_named_args),
+        cmocka_unit_test(test_named_basic),
+        cmocka_unit_test(test_named_fork_open),
+        cmocka_unit_test(test_named_last_user_child),
+        cmocka_unit_test(test_named_crashed_user),
+        cmocka_unit_test(test_named_unlink_recreate),
+        cmocka_unit_test(test_named_symlink),
+        cmocka_unit_test(test_named_foreign),
+        cmocka_unit_test(test_named_truncated),
+        cmocka_unit_test(test_named_count_edges),
         cmocka_unit_test(test_named_churn),
+        cmocka_unit_test(test_named_create_race),
+        cmocka_unit_test(test_named_open_while_creating),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
