@@ -98,9 +98,9 @@ struct weft_shm {
 void weft__shm_named_release(weft_shm *s);
 
 /* ---- Value and Array ----
- * The handle is the start of the mapping: [object | pad | data], so a fork
- * child's copy of the pointer names the same object. Fields other than lock
- * are immutable after new. */
+ * The handle is the start of the mapping: [object | pad | data at
+ * WEFT__SHOBJ_DATA], so a fork child's copy of the pointer names the same
+ * object. Fields other than lock are immutable after new. */
 typedef struct weft__shobj {
     weft__shm_mutex lock; /* guards the data for get/set and for callers */
     uint32_t raw;         /* 1: no lock (RawValue/RawArray) */
@@ -109,6 +109,9 @@ typedef struct weft__shobj {
     size_t map_len;
 } weft__shobj;
 
-_Static_assert(sizeof(weft__shobj) <= WEFT_SHM_ALIGN, "object must fit its slot");
+/* Where the data starts: the object rounded up to WEFT_SHM_ALIGN (one slot
+ * today; more if the lock grows when weft_shared_lock replaces it). */
+#define WEFT__SHOBJ_DATA                                                                           \
+    ((sizeof(weft__shobj) + WEFT_SHM_ALIGN - 1) / WEFT_SHM_ALIGN * WEFT_SHM_ALIGN)
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * Value and Array: Python's multiprocessing.Value / Array. Both are one
  * weft__shobj at the start of an anonymous shared mapping, followed by the data
- * at WEFT_SHM_ALIGN; a Value is an object of one element. The object's lock
+ * at WEFT__SHOBJ_DATA; a Value is an object of one element. The object's lock
  * (weft__shm_lock) guards the data for get/set and for the caller's critical
  * sections; raw objects have none.
  */
@@ -20,7 +20,7 @@ struct weft_array {
 
 static void *obj_data(const weft__shobj *o)
 {
-    return (char *)o + WEFT_SHM_ALIGN;
+    return (char *)o + WEFT__SHOBJ_DATA;
 }
 
 static int obj_new(weft__shobj **out, size_t elem, size_t len, const void *init,
@@ -31,8 +31,8 @@ static int obj_new(weft__shobj **out, size_t elem, size_t len, const void *init,
     if (len != 0 && elem > SIZE_MAX / len)
         return -EOVERFLOW;
     size_t bytes = elem * len, map_len;
-    if (bytes > SIZE_MAX - WEFT_SHM_ALIGN ||
-        !weft__shm_round_pages(WEFT_SHM_ALIGN + bytes, &map_len))
+    if (bytes > SIZE_MAX - WEFT__SHOBJ_DATA ||
+        !weft__shm_round_pages(WEFT__SHOBJ_DATA + bytes, &map_len))
         return -EOVERFLOW;
     void *p;
     int rc = weft__shm_map_anon(map_len, &p);
