@@ -5,8 +5,10 @@
  *
  * Shows: without a lock, every buyer reads "1 left" before anyone writes, and the
  * last ticket is sold many times over; with a process-shared Lock
- * (multiprocessing.Lock) around read-and-write, exactly one buyer gets it. The
- * lock and the sales counter sit in memory shared with the children (a
+ * (multiprocessing.Lock) around read-and-write, exactly one buyer gets it; and
+ * the same with a lock on the file itself (a FileLock on "ticket.json.lock", as
+ * Python's filelock package does), which also works between unrelated programs.
+ * The Lock and the sales counter sit in memory shared with the children (a
  * MAP_SHARED mapping made before they start); the buyers all start together when
  * sales open (a process-shared Event).
  */
@@ -25,8 +27,9 @@ typedef struct booking_office {
     weft_shared_lock lock;    /* guards the ticket file while taken */
     weft_shared_event open;   /* set when sales open */
     atomic_int sold;          /* tickets handed out, by any buyer */
-    bool use_lock;
+    int use_lock;             /* 0 none, 1 the shared Lock, 2 a FileLock */
     char path[64];            /* the JSON file */
+    char lock_path[80];       /* its lock file */
 } booking_office;
 
 static int read_count(const char *path)
@@ -53,9 +56,15 @@ static void write_count(const char *path, int count)
 static int buy(void *arg)
 {
     booking_office *o = arg;
+    weft_filelock *fl = NULL;
+    /* each buyer opens the lock file itself, as an unrelated program would */
+    if (o->use_lock == 2 && weft_filelock_new(&fl, o->lock_path, NULL) != 0)
+        return 1;
     weft_shared_event_wait(&o->open, WEFT_FOREVER);
-    if (o->use_lock)
+    if (o->use_lock == 1)
         weft_shared_lock_acquire(&o->lock, WEFT_FOREVER);
+    else if (o->use_lock == 2)
+        weft_filelock_acquire(fl, WEFT_FOREVER);
     int left = read_count(o->path);
     seed_sleep(0.1); /* the round trip to the booking server */
     if (left > 0) {
@@ -65,13 +74,16 @@ static int buy(void *arg)
                weft_process_name(weft_current_process()), left);
         fflush(stdout);
     }
-    if (o->use_lock)
+    if (o->use_lock == 1)
         weft_shared_lock_release(&o->lock);
+    else if (o->use_lock == 2)
+        weft_filelock_release(fl);
+    weft_filelock_free(fl);
     return 0;
 }
 
 /* One sale of the last ticket to BUYERS processes; returns the tickets sold. */
-static int sale(booking_office *o, bool use_lock)
+static int sale(booking_office *o, int use_lock)
 {
     write_count(o->path, 1);
     o->use_lock = use_lock;
@@ -104,19 +116,28 @@ WEFT_SEED(proc_tickets, "the last train ticket: oversold without a Lock, sold on
     SEED_CHECK(mkdtemp(dir) != NULL, "mkdtemp failed");
     snprintf(o->path, sizeof o->path, "%s/ticket.json", dir);
 
+    snprintf(o->lock_path, sizeof o->lock_path, "%s.lock", o->path);
+
     printf("without a lock:\n");
-    int unlocked = sale(o, false);
+    int unlocked = sale(o, 0);
     printf("-> %d tickets sold for 1 seat, file says %d left\n", unlocked, read_count(o->path));
-    printf("with a lock:\n");
-    int locked = sale(o, true);
+    printf("with a Lock:\n");
+    int locked = sale(o, 1);
     int left = read_count(o->path);
     printf("-> %d ticket sold, file says %d left\n", locked, left);
+    printf("with a FileLock on %s:\n", o->lock_path);
+    int filelocked = sale(o, 2);
+    int left2 = read_count(o->path);
+    printf("-> %d ticket sold, file says %d left\n", filelocked, left2);
 
+    unlink(o->lock_path);
     unlink(o->path);
     rmdir(dir);
     munmap(o, sizeof *o);
     SEED_CHECK(unlocked > 1, "without the lock %d tickets were sold (expected overselling)",
                unlocked);
     SEED_CHECK(locked == 1 && left == 0, "with the lock %d sold, %d left", locked, left);
+    SEED_CHECK(filelocked == 1 && left2 == 0, "with the file lock %d sold, %d left", filelocked,
+               left2);
     return 0;
 }
