@@ -158,7 +158,7 @@ static double ipc_row(const char *impl, const char *name, int np, int nc, long n
     int rc;
     if (!strcmp(impl, "weft"))
         rc = weft_ipc_queue_new(&r.q, &(weft_ipc_queue_opts){
-                                          .capacity = size >= 4096 ? 8 * size + 64 : 1u << 16});
+                                          .capacity = size >= 4096 ? 2 * size + 64 : 1u << 16});
     else
         rc = pipe(r.fd) == 0 ? 0 : -errno;
     if (rc != 0) {
