@@ -189,5 +189,8 @@ double weft_ipcq_1mib(long n);
 double raw_pipe_64_1p1c(long n);
 double raw_pipe_64_2p2c(long n);
 double raw_memcpy_1mib(long n);
+/* pipe_roundtrip_64B: weft's duplex Pipe; raw: two pipe(2)s. */
+double weft_pipe_roundtrip(long n);
+double raw_pipe_roundtrip(long n);
 
 #endif

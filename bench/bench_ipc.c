@@ -240,3 +240,101 @@ double raw_memcpy_1mib(long n)
     }
     return (double)n * (double)size / (double)(t1 - t0);
 }
+
+/* ---- pipe_roundtrip_64B: a 64-byte message to a child and back, n times ---- */
+
+/* The two sides of a round trip, for weft's connections or raw pipes. */
+struct rt_ends {
+    weft_conn *parent, *child; /* weft: a duplex Pipe */
+    int to_child[2], to_parent[2]; /* raw: two pipe(2)s */
+};
+
+static int rt_send(struct rt_ends *e, bool in_child, const unsigned char *buf)
+{
+    if (e->parent)
+        return weft_conn_send_bytes(in_child ? e->child : e->parent, buf, 64, WEFT_FOREVER);
+    int fd = in_child ? e->to_parent[1] : e->to_child[1];
+    return write(fd, buf, 64) == 64 ? 0 : -EIO; /* 64 <= PIPE_BUF: one write */
+}
+
+static int rt_recv(struct rt_ends *e, bool in_child, unsigned char *buf)
+{
+    if (e->parent) {
+        size_t len;
+        int rc = weft_conn_recv_bytes(in_child ? e->child : e->parent, buf, 64, &len,
+                                      WEFT_FOREVER);
+        return rc ? rc : len == 64 ? 0 : -EPROTO;
+    }
+    int fd = in_child ? e->to_child[0] : e->to_parent[0];
+    for (size_t done = 0; done < 64;) {
+        ssize_t got = read(fd, buf + done, 64 - done);
+        if (got <= 0)
+            return -EIO;
+        done += (size_t)got;
+    }
+    return 0;
+}
+
+static double roundtrip(const char *impl, long n)
+{
+    struct rt_ends e = {0};
+    int rc = !strcmp(impl, "weft") ? weft_pipe(&e.parent, &e.child, NULL)
+             : pipe(e.to_child) == 0 && pipe(e.to_parent) == 0 ? 0 : -errno;
+    if (rc != 0) {
+        bench_error("pipe", rc);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) { /* the echo: add 1 to the number in the first 8 bytes */
+        unsigned char buf[64];
+        uint64_t v;
+        do {
+            if (rt_recv(&e, true, buf) != 0)
+                _exit(1);
+            memcpy(&v, buf, sizeof v);
+            v += v != 0;
+            memcpy(buf, &v, sizeof v);
+            if (v && rt_send(&e, true, buf) != 0)
+                _exit(1);
+        } while (v);
+        _exit(0);
+    }
+    unsigned char buf[64] = {0};
+    int bad = pid < 0;
+    int64_t t0 = bench_now_ns();
+    for (long i = 0; i < n && !bad; i++) {
+        uint64_t v = (uint64_t)i + 1, back;
+        memcpy(buf, &v, sizeof v);
+        bad = rt_send(&e, false, buf) != 0 || rt_recv(&e, false, buf) != 0;
+        memcpy(&back, buf, sizeof back);
+        bad |= back != v + 1;
+    }
+    int64_t t1 = bench_now_ns();
+    memset(buf, 0, sizeof buf);
+    if (pid > 0) {
+        rt_send(&e, false, buf);
+        int st;
+        bad |= waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+    }
+    if (e.parent) {
+        weft_conn_free(e.parent);
+        weft_conn_free(e.child);
+    } else {
+        close(e.to_child[0]), close(e.to_child[1]), close(e.to_parent[0]), close(e.to_parent[1]);
+    }
+    if (bad) {
+        bench_fail("%s pipe_roundtrip_64B: a round trip came back wrong", impl);
+        return -1;
+    }
+    return (double)(t1 - t0) / 1e3 / (double)n; /* us per round trip */
+}
+
+double weft_pipe_roundtrip(long n)
+{
+    return roundtrip("weft", n);
+}
+
+double raw_pipe_roundtrip(long n)
+{
+    return roundtrip("pthread", n);
+}

@@ -95,6 +95,8 @@ static const struct bench benches[] = {
      raw_pipe_64_2p2c, NULL, NULL},
     {"ipc_queue_1MiB_throughput", "GB/s", STAT_MEDIAN, 2000, weft_ipcq_1mib, raw_memcpy_1mib,
      NULL, NULL},
+    {"pipe_roundtrip_64B", "us/rtt", STAT_MEDIAN, 100000, weft_pipe_roundtrip,
+     raw_pipe_roundtrip, NULL, NULL},
 };
 
 double bench_aux;

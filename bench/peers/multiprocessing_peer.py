@@ -158,6 +158,34 @@ def queue_1mib(n):
     return None if r is None else r[1] * (1 << 20) / r[0]  # GB/s
 
 
+def pipe_echo(conn):
+    while True:
+        m = conn.recv_bytes()
+        v = int.from_bytes(m[:8], "little")
+        if v == 0:
+            break
+        conn.send_bytes((v + 1).to_bytes(8, "little") + m[8:])
+
+
+def pipe_roundtrip(n):
+    ctx = mp.get_context("fork")
+    a, b = ctx.Pipe()
+    p = ctx.Process(target=pipe_echo, args=(b,))
+    p.start()
+    pad = b"x" * 56
+    t0 = time.perf_counter_ns()
+    for i in range(1, n + 1):
+        a.send_bytes(i.to_bytes(8, "little") + pad)
+        back = int.from_bytes(a.recv_bytes()[:8], "little")
+        if back != i + 1:
+            fail("pipe_roundtrip_64B: sent %d, got back %d" % (i, back))
+            return None
+    t1 = time.perf_counter_ns()
+    a.send_bytes(bytes(64))
+    p.join()
+    return (t1 - t0) / 1e3 / n  # us per round trip
+
+
 BENCHES = [
     ("process_spawn_join_fork", "us/op", "median", spawn_join_fork, 300),
     ("process_spawn_join_forkserver", "us/op", "median", spawn_join_forkserver, 100),
@@ -167,6 +195,7 @@ BENCHES = [
     ("ipc_queue_64B_1prod_1cons", "msgs/s", "median", queue_64_1p1c, 200000),
     ("ipc_queue_64B_2prod_2cons", "msgs/s", "median", queue_64_2p2c, 200000),
     ("ipc_queue_1MiB_throughput", "GB/s", "median", queue_1mib, 200),
+    ("pipe_roundtrip_64B", "us/rtt", "median", pipe_roundtrip, 20000),
 ]
 
 
