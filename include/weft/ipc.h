@@ -56,7 +56,8 @@ extern "C" {
  *   -WEFT_EBROKEN  send: the peer closed its end or died (Python's
  *                  BrokenPipeError). No SIGPIPE is ever raised: weft blocks it in
  *                  the sending thread for the duration of the call and discards
- *                  the one its own write caused.
+ *                  the one its own write caused (or, with opts.sigpipe_ignored,
+ *                  relies on the program ignoring it).
  *   -EPROTO        recv: the stream is corrupt (bad header) or announces a
  *                  message longer than max_message; nothing is allocated for it
  *                  and the connection can no longer receive (every later receive
@@ -125,13 +126,21 @@ typedef struct weft_pipe_opts {
      * default) means WEFT_CONN_DEFAULT_MAX. At most WEFT_CONN_LIMIT. A receiver
      * never allocates more than this for one message. */
     size_t max_message;
+    /* The program ignores SIGPIPE (SIG_IGN), as Python does from start-up, and
+     * keeps it so while it uses these ends. Sends then skip blocking SIGPIPE
+     * around their writes: two system calls fewer per send (about 0.2 us of a
+     * 2.4 us round trip). weft_pipe checks it (-EINVAL if SIGPIPE is not
+     * ignored); setting SIGPIPE back to its default later while an end is in
+     * use lets a send to a dead peer kill the program. Default false. */
+    bool sigpipe_ignored;
 } weft_pipe_opts;
 
 /*
  * Make a connected pair of ends, like Python's Pipe(): *a and *b. Duplex (the
  * default): both send and receive, what one sends the other receives. One-way
  * (opts->one_way): *a only receives, *b only sends. opts may be NULL (defaults).
- * Returns 0, -EINVAL (a or b NULL, max_message above WEFT_CONN_LIMIT), -ENOMEM,
+ * Returns 0, -EINVAL (a or b NULL, max_message above WEFT_CONN_LIMIT,
+ * sigpipe_ignored while SIGPIPE is not ignored), -ENOMEM,
  * -EMFILE, -ENFILE; on failure *a and *b are left alone. Never blocks.
  * Thread-safe.
  */

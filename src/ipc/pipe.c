@@ -4,19 +4,21 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "ipc/pipe_internal.h"
 
-static weft_conn *conn_alloc(size_t max_message)
+static weft_conn *conn_alloc(const weft_pipe_opts *o)
 {
     weft_conn *c = malloc(sizeof *c);
     if (!c)
         return NULL;
     c->rfd = -1;
     c->wfd = -1;
-    c->max_message = max_message;
+    c->max_message = o->max_message;
+    c->guard_sigpipe = !o->sigpipe_ignored;
     weft_lock_init(&c->send_lock, "weft_conn.send");
     weft_lock_init(&c->recv_lock, "weft_conn.recv");
     c->tx_err = 0;
@@ -44,6 +46,15 @@ static int make_pipe(int fds[2])
     return 0;
 }
 
+/* SIGPIPE's disposition is SIG_IGN (a handler, even one that does nothing,
+ * would still be run). */
+static bool sigpipe_is_ignored(void)
+{
+    struct sigaction sa;
+    return sigaction(SIGPIPE, NULL, &sa) == 0 && !(sa.sa_flags & SA_SIGINFO) &&
+           sa.sa_handler == SIG_IGN;
+}
+
 WEFT_API int weft_pipe(weft_conn **a, weft_conn **b, const weft_pipe_opts *opts)
 {
     if (!a || !b)
@@ -51,10 +62,10 @@ WEFT_API int weft_pipe(weft_conn **a, weft_conn **b, const weft_pipe_opts *opts)
     weft_pipe_opts o = opts ? *opts : (weft_pipe_opts){0};
     if (o.max_message == 0)
         o.max_message = WEFT_CONN_DEFAULT_MAX;
-    if (o.max_message > WEFT_CONN_LIMIT)
+    if (o.max_message > WEFT_CONN_LIMIT || (o.sigpipe_ignored && !sigpipe_is_ignored()))
         return -EINVAL;
     int ab[2] = {-1, -1}, ba[2] = {-1, -1}; /* a->b and, if duplex, b->a */
-    weft_conn *ca = conn_alloc(o.max_message), *cb = conn_alloc(o.max_message);
+    weft_conn *ca = conn_alloc(&o), *cb = conn_alloc(&o);
     int rc = (ca && cb) ? 0 : -ENOMEM;
     if (rc == 0)
         rc = make_pipe(ab);

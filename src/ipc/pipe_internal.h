@@ -28,6 +28,9 @@
 /* Read-ahead buffer: big enough to take many small messages in one read, small
  * enough that a long message's body is read straight into its destination. */
 #define WEFT__CONN_RBUF 16384
+/* Payloads up to this size are copied behind their header and sent with one
+ * write(2) (cheaper than writev for short messages). */
+#define WEFT__CONN_COPY 256
 
 typedef struct weft__conn_hdr {
     uint32_t len;
@@ -38,6 +41,7 @@ struct weft_conn {
     int rfd;            /* read end, -1 if this end only sends or is closed */
     int wfd;            /* write end (O_NONBLOCK), -1 if it only receives or is closed */
     size_t max_message; /* longest message sent or accepted */
+    bool guard_sigpipe; /* block SIGPIPE around writes (not opts.sigpipe_ignored) */
 
     /* Serialises senders, so one message's bytes are contiguous in the pipe;
      * also guards tx_err. */

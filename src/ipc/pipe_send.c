@@ -1,6 +1,7 @@
 /*
- * Sending: header and payload go out with one write (short messages, copied
- * next to the header) or a writev loop (long ones) on the O_NONBLOCK write end,
+ * Sending: header and payload go out with one write (short payloads copied
+ * behind the header) or writev (a loop of them for long messages) on the
+ * O_NONBLOCK write end,
  * under the connection's send lock so that messages from threads sharing the
  * end never interleave. SIGPIPE is blocked around it (pipe_sigpipe.c).
  */
@@ -11,61 +12,47 @@
 
 #include "ipc/pipe_internal.h"
 
-/* Header plus payload in one write of at most PIPE_BUF bytes: the kernel puts
- * it in the pipe whole or refuses it (EAGAIN), so the deadline is exact. */
-static int send_small(weft_conn *c, const weft__conn_hdr *h, const void *buf, size_t len,
-                      const weft__deadline *d)
-{
-    unsigned char out[WEFT__CONN_HDR + WEFT_CONN_ATOMIC];
-    memcpy(out, h, WEFT__CONN_HDR);
-    if (len)
-        memcpy(out + WEFT__CONN_HDR, buf, len);
-    for (;;) {
-        ssize_t n = write(c->wfd, out, WEFT__CONN_HDR + len);
-        if (n >= 0) /* n is all of it: nothing less is possible here */
-            return 0;
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN)
-            return -errno;
-        int rc = weft__conn_wait_fd(c->wfd, POLLOUT, d);
-        if (rc != 0)
-            return rc;
-    }
-}
-
-/* The rest of header+payload from byte `sent` on, as at most two iovecs. */
-static int iov_from(struct iovec iov[2], const weft__conn_hdr *h, const void *buf, size_t len,
+/* What is left of head+body after `sent` bytes, as one or two iovecs. */
+static int iov_from(struct iovec iov[2], const struct iovec *head, const struct iovec *body,
                     size_t sent)
 {
     int n = 0;
-    if (sent < WEFT__CONN_HDR) {
-        iov[n].iov_base = (unsigned char *)h + sent;
-        iov[n++].iov_len = WEFT__CONN_HDR - sent;
-        sent = WEFT__CONN_HDR;
+    if (sent < head->iov_len) {
+        iov[n].iov_base = (unsigned char *)head->iov_base + sent;
+        iov[n++].iov_len = head->iov_len - sent;
+        sent = 0;
+    } else {
+        sent -= head->iov_len;
     }
-    iov[n].iov_base = (unsigned char *)buf + (sent - WEFT__CONN_HDR);
-    iov[n++].iov_len = len - (sent - WEFT__CONN_HDR);
+    if (sent < body->iov_len) { /* never for an empty body, whose base may be NULL */
+        iov[n].iov_base = (unsigned char *)body->iov_base + sent;
+        iov[n++].iov_len = body->iov_len - sent;
+    }
     return n;
 }
 
-/* A message longer than WEFT_CONN_ATOMIC: waits by d for room for its first
- * bytes; once some are in the pipe, finishes it whatever the deadline says
- * (see "Blocking and timeouts" in weft/ipc.h). */
-static int send_large(weft_conn *c, const weft__conn_hdr *h, const void *buf, size_t len,
-                      const weft__deadline *d)
+/* Write head then body, waiting by d for room for the first bytes; once some
+ * are in the pipe, finish whatever the deadline says (see "Blocking and
+ * timeouts" in weft/ipc.h). A write of at most PIPE_BUF bytes in all
+ * (payload <= WEFT_CONN_ATOMIC) goes in whole or not at all (EAGAIN) - the
+ * kernel's atomicity covers the whole iovec - so for those the deadline is
+ * exact. */
+static int send_msg(weft_conn *c, const struct iovec *head, const struct iovec *body,
+                    const weft__deadline *d)
 {
     static const weft__deadline forever = {.forever = true};
-    size_t total = WEFT__CONN_HDR + len, sent = 0;
+    size_t total = head->iov_len + body->iov_len, sent = 0;
     while (sent < total) {
         struct iovec iov[2];
-        int niov = iov_from(iov, h, buf, len, sent);
-        ssize_t n = writev(c->wfd, iov, niov);
+        int niov = iov_from(iov, head, body, sent);
+        /* write() when one piece is left: a little cheaper than writev(). */
+        ssize_t n =
+            niov == 1 ? write(c->wfd, iov[0].iov_base, iov[0].iov_len) : writev(c->wfd, iov, niov);
         if (n > 0) {
             sent += (size_t)n;
             continue;
         }
-        int rc = n < 0 ? -errno : -EIO; /* writev never returns 0 for a non-empty write */
+        int rc = n < 0 ? -errno : -EIO; /* never 0 for a non-empty write */
         if (rc == -EINTR)
             continue;
         if (rc == -EAGAIN)
@@ -79,6 +66,24 @@ static int send_large(weft_conn *c, const weft__conn_hdr *h, const void *buf, si
         return rc;
     }
     return 0;
+}
+
+/* Header and payload as the two parts to write: a short payload is copied
+ * behind the header in out (WEFT__CONN_HDR + WEFT__CONN_COPY bytes), so that
+ * one write() carries the message. */
+static void frame(const void *buf, size_t len, unsigned char *out, struct iovec *head,
+                  struct iovec *body)
+{
+    weft__conn_hdr h = {.len = (uint32_t)len, .check = (uint32_t)len ^ WEFT__CONN_MAGIC};
+    memcpy(out, &h, sizeof h);
+    *head = (struct iovec){out, WEFT__CONN_HDR};
+    *body = (struct iovec){(void *)buf, len};
+    if (len <= WEFT__CONN_COPY) {
+        if (len)
+            memcpy(out + WEFT__CONN_HDR, buf, len);
+        head->iov_len += len;
+        body->iov_len = 0;
+    }
 }
 
 WEFT_API int weft_conn_send_bytes(weft_conn *c, const void *buf, size_t len, double timeout)
@@ -95,12 +100,15 @@ WEFT_API int weft_conn_send_bytes(weft_conn *c, const void *buf, size_t len, dou
         return rc;
     rc = c->tx_err;
     if (rc == 0) {
-        weft__conn_hdr h = {.len = (uint32_t)len, .check = (uint32_t)len ^ WEFT__CONN_MAGIC};
+        unsigned char out[WEFT__CONN_HDR + WEFT__CONN_COPY];
+        struct iovec head, body;
+        frame(buf, len, out, &head, &body);
         weft__sigpipe_guard g;
-        weft__sigpipe_block(&g);
-        rc = len <= WEFT_CONN_ATOMIC ? send_small(c, &h, buf, len, &d)
-                                     : send_large(c, &h, buf, len, &d);
-        weft__sigpipe_restore(&g, rc == -EPIPE);
+        if (c->guard_sigpipe)
+            weft__sigpipe_block(&g);
+        rc = send_msg(c, &head, &body, &d);
+        if (c->guard_sigpipe)
+            weft__sigpipe_restore(&g, rc == -EPIPE);
     }
     weft_lock_release(&c->send_lock);
     return rc == -EPIPE ? -WEFT_EBROKEN : rc;

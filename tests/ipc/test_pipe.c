@@ -490,6 +490,25 @@ static void test_broken_no_sigpipe(void **state)
     weft_conn_free(w);
 }
 
+/* opts.sigpipe_ignored: refused unless SIGPIPE is ignored; then a send to a
+ * closed peer is still -WEFT_EBROKEN (and the ignored signal harmless). */
+static void test_sigpipe_ignored_opt(void **state)
+{
+    weft_conn *a, *b;
+    weft_pipe_opts o = {.sigpipe_ignored = true};
+    assert_int_equal(weft_pipe(&a, &b, &o), -EINVAL); /* SIGPIPE has its default */
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+    sigemptyset(&ign.sa_mask);
+    assert_int_equal(sigaction(SIGPIPE, &ign, &old), 0);
+    assert_int_equal(weft_pipe(&a, &b, &o), 0);
+    roundtrip(a, b, "no guard");
+    weft_conn_free(b);
+    assert_int_equal(weft_conn_send_bytes(a, "x", 1, 0), -WEFT_EBROKEN);
+    assert_false(sigpipe_pending());
+    weft_conn_free(a);
+    assert_int_equal(sigaction(SIGPIPE, &old, NULL), 0);
+}
+
 /* After close: -EBADF everywhere. */
 static void test_closed_end(void **state)
 {
@@ -607,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_timeout_mid_message),
         cmocka_unit_test(test_eof),
         cmocka_unit_test(test_broken_no_sigpipe),
+        cmocka_unit_test(test_sigpipe_ignored_opt),
         cmocka_unit_test(test_closed_end),
         cmocka_unit_test(test_fileno_poll),
         cmocka_unit_test(test_poll_wakes),
