@@ -35,9 +35,9 @@ extern "C" {
  * Transport: one pipe(2) per direction (a duplex pair uses two), every message
  * framed by an 8-byte header (its length and a check word, so a corrupted or
  * foreign stream is detected). Pipes rather than a socketpair because they are
- * the faster transport on Linux: a 64-byte round trip between two processes
- * costs about 2 us over pipes and 3.5 us over an AF_UNIX socketpair. The fds are
- * O_CLOEXEC: inherited by fork(), closed by exec.
+ * the faster transport on Linux: a raw 64-byte round trip between two
+ * processes measured about 2 us over pipes and 3.5 us over an AF_UNIX
+ * socketpair. The fds are O_CLOEXEC: inherited by fork(), closed by exec.
  *
  * Codes returned by the calls below (besides 0), each listed again per call:
  *   -EINVAL        NULL connection or out-pointer, NULL buffer with a non-zero
@@ -89,16 +89,17 @@ extern "C" {
  * Processes and fork: create the pipe before fork(); each process then keeps one
  * end and frees the other (weft_conn_free() is safe in the child). An end must
  * be used by one process only: two processes using the same end interleave
- * bytes and corrupt the stream (weft detects it as -EPROTO). A peer counts as
- * gone (-WEFT_EEOF / -WEFT_EBROKEN) only when every copy of its end is closed in
- * every process, as with Python: a process that forks must free the ends it does
- * not use. Forking while another thread is inside a call on an end leaves that
+ * bytes and corrupt the stream (usually reported as -EPROTO, but not
+ * prevented). A peer counts as gone (-WEFT_EEOF / -WEFT_EBROKEN) only when
+ * every copy of its end is closed in every process, as with Python: a process
+ * that forks must free the ends it does not use. Forking while another thread is inside a call on an end leaves that
  * end unusable in the child (its internal lock may be held); freeing it there is
  * still safe.
  *
- * Reading ahead: a receive reads as much as the pipe holds, so messages can wait
- * inside the connection after the fd stopped being readable. See
- * weft_conn_fileno() for what that means to a caller's own poll/epoll loop.
+ * Reading ahead: a receive reads what the pipe holds (up to 16 KiB), so
+ * messages can wait inside the connection after the fd stopped being
+ * readable. See weft_conn_fileno() for what that means to a caller's own
+ * poll/epoll loop.
  */
 
 /* recv: the peer is gone and everything it sent was received (EOFError). */
@@ -117,10 +118,9 @@ extern "C" {
 typedef struct weft_conn weft_conn;
 
 typedef struct weft_pipe_opts {
-    /* Python's Pipe(duplex=...): false gives a (receive-only, send-only) pair,
-     * like Python's (r, w). The default, the zero value, is duplex (both ends
-     * send and receive): this field is named by its opposite so that the zero
-     * value is Python's default. */
+    /* true: Python's Pipe(duplex=False), a (receive-only, send-only) pair like
+     * Python's (r, w). false (the default): duplex, both ends send and receive.
+     * Named for the non-default so that zeroed options mean Python's default. */
     bool one_way;
     /* The longest message either end may send or accept, in bytes; 0 (the
      * default) means WEFT_CONN_DEFAULT_MAX. At most WEFT_CONN_LIMIT. A receiver
