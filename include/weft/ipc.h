@@ -92,9 +92,9 @@ extern "C" {
  * bytes and corrupt the stream (usually reported as -EPROTO, but not
  * prevented). A peer counts as gone (-WEFT_EEOF / -WEFT_EBROKEN) only when
  * every copy of its end is closed in every process, as with Python: a process
- * that forks must free the ends it does not use. Forking while another thread is inside a call on an end leaves that
- * end unusable in the child (its internal lock may be held); freeing it there is
- * still safe.
+ * that forks must free the ends it does not use. Forking while another thread
+ * is inside a call on an end leaves that end unusable in the child (its
+ * internal lock may be held); freeing it there is still safe.
  *
  * Reading ahead: a receive reads what the pipe holds (up to 16 KiB), so
  * messages can wait inside the connection after the fd stopped being
