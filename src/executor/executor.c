@@ -67,6 +67,11 @@
 #ifndef EXECUTOR_BATCH
 #define EXECUTOR_BATCH 32
 #endif
+/* Which future of its batch a worker prefetches when it takes one: this many
+ * places on (0: none). */
+#ifndef EXECUTOR_PREFETCH
+#define EXECUTOR_PREFETCH 2
+#endif
 #define EXECUTOR_MAX_WORKERS 65536
 
 static __thread struct weft__worker *tls_worker; /* the calling worker, if any */
@@ -140,8 +145,16 @@ static weft_future *take_oldest_own(struct weft__worker *w)
     for (;;) {
         bool contended = false;
         weft_future *f = weft__deque_steal_any(&w->deque, &contended);
-        if (f || !contended)
+        if (f || !contended) {
+            /* The next ones were written by their submitter: fetch them owned
+             * now (the start CAS writes them), so their transfers overlap
+             * this task instead of stalling the next (a hint only). */
+            weft_future *g;
+            if (f && EXECUTOR_PREFETCH > 0 &&
+                (g = weft__deque_peek_any(&w->deque, EXECUTOR_PREFETCH - 1)))
+                weft__prefetch_write(g);
             return f;
+        }
     }
 }
 

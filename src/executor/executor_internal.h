@@ -45,6 +45,20 @@
 
 #define WEFT__CACHELINE 64
 
+/* Ask for the line holding p with the intent to write it (x86 PREFETCHW; a
+ * plain prefetch elsewhere). A line another core wrote then arrives owned, so
+ * the write that follows neither misses nor needs a second transfer to upgrade
+ * a shared copy. Never faults, orders nothing: any address, even a stale one,
+ * is harmless. (PREFETCHW executes as a no-op on x86 CPUs without it.) */
+static inline void weft__prefetch_write(const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ __volatile__("prefetchw %0" : : "m"(*(const char *)p));
+#else
+    __builtin_prefetch(p, 1);
+#endif
+}
+
 enum {
     F_PENDING = 0,
     F_RUNNING = 1,

@@ -28,6 +28,9 @@
  */
 #include "executor/executor_internal.h"
 
+/* The most tasks one take moves to a deque (besides the one it returns). */
+#define INJECT_BATCH_MAX 64
+
 void weft__inject_init(struct weft__inject *q)
 {
     q->stub.next = NULL;
@@ -144,12 +147,19 @@ weft_future *weft__inject_take(struct weft__inject *q, bool strict, bool *busy,
                     __builtin_prefetch(&h->next, 0);
             }
         }
-        weft_future *g;
-        while (n < max && (g = pop_locked(q, busy, true)) != NULL) {
-            if (weft__deque_push_owner(dest, g))
-                weft__inject_push(q, g); /* no memory: back to the end, not lost */
+        /* Popped first, then pushed on dest with one publication of its
+         * bottom (one seq_cst store per batch instead of one per task). */
+        weft_future *got[INJECT_BATCH_MAX];
+        size_t k = 0;
+        if (max > INJECT_BATCH_MAX + 1)
+            max = INJECT_BATCH_MAX + 1;
+        while (n < max && (got[k] = pop_locked(q, busy, true)) != NULL) {
+            k++;
             n++;
         }
+        if (k && weft__deque_push_many_owner(dest, (void *const *)got, k))
+            for (size_t i = 0; i < k; i++)
+                weft__inject_push(q, got[i]); /* no memory: back to the end, not lost */
         if (n > 1)
             /* Release: a searcher that reads the new count (acquire) before
              * looking in the deques sees the pushes above. */
