@@ -196,8 +196,15 @@ weft_future *weft__find_work(weft_executor *ex, bool strict, bool *maybe)
             (f = take_oldest_own(w)))
             return f;
     }
-    /* Acquire: pairs with the spawner's release; those deques are initialised. */
+    /* Acquire: pairs with the spawner's release; those deques are initialised.
+     * A worker counts at least itself and the workers started before it: the
+     * spawner publishes n_started only after the thread starts, and a worker
+     * that missed its predecessors' deques would take a newer task from the
+     * injection queue while an older one waits in a batch there. Their deques
+     * were initialised before this thread was created (under spawn_lock). */
     unsigned n = __atomic_load_n(&ex->n_started, __ATOMIC_ACQUIRE);
+    if (w && n <= w->index)
+        n = w->index + 1;
     if (n > 1 || (n == 1 && !w)) {
         unsigned start = next_rand(rng) % n;
         for (unsigned i = 0; i < n; i++) {
@@ -476,6 +483,12 @@ static int submit(weft_executor *ex, const weft_future *proto, weft_future **out
     }
     if (!started)
         maybe_spawn(ex);
+    else
+        /* The worker we started may have gone idle before the push and
+         * offered a token: it is this submission's worker (Python starts it
+         * after queueing, so it never counts as idle), and the next
+         * submission must not count on it. */
+        take_idle_token(ex);
     weft__pool_wake(ex);
     if (out)
         *out = f;
