@@ -60,6 +60,13 @@
 #ifndef WAIT_SPINS
 #define WAIT_SPINS 100
 #endif
+/* A one-future waiter's rounds of pauses, each twice as long as the last up
+ * to 64 (about 190 pauses in all): each look at a future a worker is about to
+ * complete pulls its line away from that worker, so fewer looks let it finish
+ * sooner; few rounds, as on a shared core the worker cannot run meanwhile. */
+#ifndef WAIT_ONE_SPINS
+#define WAIT_ONE_SPINS 8
+#endif
 /* Then rounds of yielding the CPU (with a check each) before a one-future
  * waiter sleeps; see wait_one. */
 #ifndef WAIT_YIELDS
@@ -198,15 +205,17 @@ static int wait_one(weft_future *f, const weft__deadline *d)
             return 0;
         if (d->nonblock)
             return -ETIMEDOUT;
-        if (spin < WAIT_SPINS) {
-            weft__cpu_relax();
+        if (spin < WAIT_ONE_SPINS) {
+            /* 1, 2, 4 ... up to 64 pauses between looks (see above). */
+            for (int k = 0; k < (1 << (spin < 6 ? spin : 6)); k++)
+                weft__cpu_relax();
             continue;
         }
         if (weft__deadline_passed(d))
             return -ETIMEDOUT;
         if (weft__future_orphaned(f))
             return -ECHILD; /* its pool's workers are in the parent */
-        if (spin < WAIT_SPINS + WAIT_YIELDS) {
+        if (spin < WAIT_ONE_SPINS + WAIT_YIELDS) {
             sched_yield();
             continue;
         }
