@@ -93,19 +93,26 @@ struct weft__callback {
 /* The callback list after completion has taken it. */
 #define WEFT__CB_TAKEN ((struct weft__callback *)(uintptr_t)1)
 
+/* One future in two cache lines, by who touches what per task. The first
+ * holds everything a worker reads or writes to run and complete a task and
+ * everything the submitter reads for its result, so one line travels each
+ * way per task; the second is written by the submitter at creation and
+ * otherwise read only on rare paths (failure, internal tasks, orphan checks),
+ * so it stays in the submitter's cache. (Allocated aligned: future.c.) */
 struct weft_future {
-    uint32_t state;              /* see above; futex word for F_SLEEP waiters */
+    _Alignas(WEFT__CACHELINE) uint32_t state; /* see above; futex word for F_SLEEP waiters */
     uint32_t refs;               /* references; the last one frees */
     void *(*fn)(void *arg);      /* the task; set before queueing, then read-only */
     void *arg;
     weft_executor *ex;           /* the pool; only used while not done */
-    struct weft_future *next;    /* link in the injection queue */
+    struct weft_future *next;    /* link in the injection queue (and the free cache) */
     struct weft__callback *cbs;  /* Treiber stack of callbacks, or WEFT__CB_TAKEN */
     /* Outcome: written by the completer before the state exchange (release),
      * read after an acquire load of a done state. */
     void *result;
     char *msg;                   /* failure message (malloc'd) or NULL */
-    int code;                    /* failure code, or 0 */
+    /* ---- second line ---- */
+    _Alignas(WEFT__CACHELINE) int code; /* failure code, or 0 */
     uint32_t fork_gen;           /* weft__fork_generation() of the pool; immutable */
     /* Internal tasks (map, parallel_for): their own arguments, and what to do
      * with job when the future is freed (may be NULL). */
@@ -113,6 +120,7 @@ struct weft_future {
     void (*job_free)(void *job);
     long lo, hi;
 };
+_Static_assert(sizeof(struct weft_future) == 2 * WEFT__CACHELINE, "future: two lines");
 
 static inline bool weft__future_orphaned(const struct weft_future *f)
 {
