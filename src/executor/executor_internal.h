@@ -110,9 +110,13 @@ struct weft_future {
     /* Outcome: written by the completer before the state exchange (release),
      * read after an acquire load of a done state. */
     void *result;
-    char *msg;                   /* failure message (malloc'd) or NULL */
+    /* The injection queue's push count when this future was pushed: where
+     * the futures pushed after it sit in the queue's hint ring (inject.c).
+     * Written by the pusher before the push publishes the node. */
+    uint32_t seq;
     /* ---- second line ---- */
-    _Alignas(WEFT__CACHELINE) int code; /* failure code, or 0 */
+    _Alignas(WEFT__CACHELINE) char *msg; /* failure message (malloc'd) or NULL */
+    int code;                    /* failure code, or 0 */
     uint32_t fork_gen;           /* weft__fork_generation() of the pool; immutable */
     /* Internal tasks (map, parallel_for): their own arguments, and what to do
      * with job when the future is freed (may be NULL). */
@@ -127,6 +131,10 @@ static inline bool weft__future_orphaned(const struct weft_future *f)
     return f->fork_gen != weft__fork_generation();
 }
 
+/* Entries of the injection queue's hint ring: more than a submitter usually
+ * has queued, so the hints for the oldest queued futures are still there. */
+#define WEFT__INJECT_HINTS 2048
+
 /* The injection queue (inject.c): an intrusive multi-producer queue of futures
  * (D. Vyukov's node-based MPSC design) whose consumer side is guarded by a
  * try-lock, so any worker may take from it. */
@@ -136,10 +144,11 @@ struct weft__inject {
     uint32_t lock;                               /* consumer try-lock: 0 free, 1 held */
     uint32_t batches;  /* batches moved to deques; written under `lock` (release) */
     weft_future stub;                            /* placeholder node: only `next` used */
-    /* Prefetch hints: the last INJECT_HINTS futures pushed, by a racy relaxed
-     * counter. Only ever prefetched, never dereferenced (see inject.c). */
+    /* Prefetch hints: the last WEFT__INJECT_HINTS futures pushed, indexed by
+     * a racy relaxed push counter. Only ever prefetched, never dereferenced
+     * (see inject.c). */
     _Alignas(WEFT__CACHELINE) unsigned hint_pos;
-    weft_future *hints[64];
+    weft_future *hints[WEFT__INJECT_HINTS];
 };
 
 void weft__inject_init(struct weft__inject *q);

@@ -39,12 +39,19 @@ void weft__inject_init(struct weft__inject *q)
     q->lock = 0;
     q->batches = 0;
     q->hint_pos = 0;
-    for (unsigned i = 0; i < 64; i++)
+    for (unsigned i = 0; i < WEFT__INJECT_HINTS; i++)
         q->hints[i] = NULL;
 }
 
 void weft__inject_push(struct weft__inject *q, weft_future *f)
 {
+    /* Relaxed, racy (producers may overwrite each other's hints and count
+     * one push twice): a hint is only an address to prefetch. f->seq is a
+     * plain write, published with f by the exchange and link below. */
+    unsigned h = __atomic_load_n(&q->hint_pos, __ATOMIC_RELAXED);
+    __atomic_store_n(&q->hint_pos, h + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&q->hints[h % WEFT__INJECT_HINTS], f, __ATOMIC_RELAXED);
+    f->seq = h;
     /* Relaxed: f is not reachable yet; the link store below publishes it. */
     __atomic_store_n(&f->next, NULL, __ATOMIC_RELAXED);
     /* seq_cst: the producer's half of the argument above. (Acq_rel would do for
@@ -54,11 +61,6 @@ void weft__inject_push(struct weft__inject *q, weft_future *f)
     weft_future *prev = __atomic_exchange_n(&q->head, f, __ATOMIC_SEQ_CST);
     /* Release: publishes f's fields to the consumer that follows the link. */
     __atomic_store_n(&prev->next, f, __ATOMIC_RELEASE);
-    /* Relaxed, racy (producers may overwrite each other's hints): a hint is
-     * only an address to prefetch. */
-    unsigned h = __atomic_load_n(&q->hint_pos, __ATOMIC_RELAXED);
-    __atomic_store_n(&q->hint_pos, h + 1, __ATOMIC_RELAXED);
-    __atomic_store_n(&q->hints[h % 64], f, __ATOMIC_RELAXED);
 }
 
 /* Under the consumer lock. NULL with *busy set: a push is in progress.
@@ -138,13 +140,19 @@ weft_future *weft__inject_take(struct weft__inject *q, bool strict, bool *busy,
         size_t n = 1;
         if (max > 1) {
             /* Following the links is one cache miss per node, each waiting for
-             * the last; prefetching the recently pushed nodes first lets the
-             * misses overlap. A prefetch never faults, so a stale (even freed)
-             * address is harmless. */
-            for (unsigned i = 0; i < 64; i++) {
-                weft_future *h = __atomic_load_n(&q->hints[i], __ATOMIC_RELAXED);
+             * the last; asking for the nodes pushed after f first (by their
+             * places in the hint ring) lets the misses overlap, and fetches
+             * the lines owned, for the start CAS that follows. A prefetch
+             * never faults, so a stale (even freed) address is harmless. */
+            /* Not past the second newest: the newest is left alone (its
+             * pusher writes it when it links the next), and places beyond
+             * it hold old entries. Relaxed: a hint. */
+            uint32_t ahead = __atomic_load_n(&q->hint_pos, __ATOMIC_RELAXED) - f->seq - 1;
+            for (uint32_t i = 1; i < max && i < ahead; i++) {
+                weft_future *h = __atomic_load_n(
+                    &q->hints[(f->seq + i) % WEFT__INJECT_HINTS], __ATOMIC_RELAXED);
                 if (h)
-                    __builtin_prefetch(&h->next, 0);
+                    weft__prefetch_write(h);
             }
         }
         /* Popped first, then pushed on dest with one publication of its
