@@ -22,7 +22,7 @@
  * the worker's own submissions for last when the injection queue looks
  * non-empty, so that outside work is not starved by recursive work.
  *
- * Sleeping without losing wake-ups. An idle worker searches, spins a little,
+ * Sleeping without losing wake-ups. An idle worker searches, yields a while,
  * then prepares the pool's eventcount, searches again strictly (taking the
  * injection lock, every deque) and only then sleeps. Every producer of work
  * makes its item visible with a seq_cst write (the deque's bottom store, the
@@ -57,22 +57,20 @@
 
 #include "executor/executor_internal.h"
 #include "internal/forkgen.h"
-#include "internal/cpu.h"
 
-/* Idle search rounds (each a search and a short pause) before sleeping, and how
- * many of the last ones yield the CPU instead of pausing. */
+/* Idle search rounds (each a search and a yield of the CPU) before sleeping;
+ * see worker_main. */
 #ifndef EXECUTOR_SPINS
 #define EXECUTOR_SPINS 64
-#endif
-#ifndef EXECUTOR_YIELDS
-#define EXECUTOR_YIELDS 8
-#endif
-#ifndef EXECUTOR_PAUSES
-#define EXECUTOR_PAUSES 8
 #endif
 /* How many injected tasks a worker takes per visit of the injection queue. */
 #ifndef EXECUTOR_BATCH
 #define EXECUTOR_BATCH 32
+#endif
+/* Which future of its batch a worker prefetches when it takes one: this many
+ * places on (0: none). */
+#ifndef EXECUTOR_PREFETCH
+#define EXECUTOR_PREFETCH 2
 #endif
 #define EXECUTOR_MAX_WORKERS 65536
 
@@ -147,8 +145,16 @@ static weft_future *take_oldest_own(struct weft__worker *w)
     for (;;) {
         bool contended = false;
         weft_future *f = weft__deque_steal_any(&w->deque, &contended);
-        if (f || !contended)
+        if (f || !contended) {
+            /* The next ones were written by their submitter: fetch them owned
+             * now (the start CAS writes them), so their transfers overlap
+             * this task instead of stalling the next (a hint only). */
+            weft_future *g;
+            if (f && EXECUTOR_PREFETCH > 0 &&
+                (g = weft__deque_peek_any(&w->deque, EXECUTOR_PREFETCH - 1)))
+                weft__prefetch_write(g);
             return f;
+        }
     }
 }
 
@@ -190,8 +196,15 @@ weft_future *weft__find_work(weft_executor *ex, bool strict, bool *maybe)
             (f = take_oldest_own(w)))
             return f;
     }
-    /* Acquire: pairs with the spawner's release; those deques are initialised. */
+    /* Acquire: pairs with the spawner's release; those deques are initialised.
+     * A worker counts at least itself and the workers started before it: the
+     * spawner publishes n_started only after the thread starts, and a worker
+     * that missed its predecessors' deques would take a newer task from the
+     * injection queue while an older one waits in a batch there. Their deques
+     * were initialised before this thread was created (under spawn_lock). */
     unsigned n = __atomic_load_n(&ex->n_started, __ATOMIC_ACQUIRE);
+    if (w && n <= w->index)
+        n = w->index + 1;
     if (n > 1 || (n == 1 && !w)) {
         unsigned start = next_rand(rng) % n;
         for (unsigned i = 0; i < n; i++) {
@@ -231,18 +244,6 @@ static void break_pool(weft_executor *ex, int code)
                                 __ATOMIC_RELAXED);
 }
 
-/* Pause between idle searches, longer each time (8, 16, ... up to 16x
- * EXECUTOR_PAUSES pauses): a worker that keeps re-reading the injection queue's
- * ends right behind a submitter makes each of its pushes miss the cache; backing
- * off lets a few tasks gather and be taken as a batch, while a task arriving
- * soon after the worker went idle is still picked up within microseconds. */
-static void backoff(unsigned idle)
-{
-    unsigned shift = idle / 8 < 4 ? idle / 8 : 4;
-    for (unsigned k = 0; k < ((unsigned)EXECUTOR_PAUSES << shift); k++)
-        weft__cpu_relax();
-}
-
 static void *worker_main(void *arg)
 {
     struct weft__worker *w = arg;
@@ -265,12 +266,16 @@ static void *worker_main(void *arg)
             idle = 0;
             continue;
         }
+        /* Idle: yield between searches rather than spin. When the pool's
+         * threads and their submitters outnumber the free cores, the CPU goes
+         * to a thread with work - often the submitter this worker waits for -
+         * instead of being burnt here (threadpool_empty_tasks_2workers on 2
+         * busy cores: 10.8 -> 19.6 M tasks/s); on an idle core a yield is a
+         * short system call, which also spaces the worker's looks at the
+         * injection queue's ends so a few submissions gather between them. */
         if (maybe || idle < EXECUTOR_SPINS) {
             idle++;
-            if (idle > EXECUTOR_SPINS - EXECUTOR_YIELDS)
-                sched_yield();
-            else
-                backoff(idle);
+            sched_yield();
             continue;
         }
         uint32_t key = weft__ec_prepare(&ex->ec);
@@ -478,6 +483,12 @@ static int submit(weft_executor *ex, const weft_future *proto, weft_future **out
     }
     if (!started)
         maybe_spawn(ex);
+    else
+        /* The worker we started may have gone idle before the push and
+         * offered a token: it is this submission's worker (Python starts it
+         * after queueing, so it never counts as idle), and the next
+         * submission must not count on it. */
+        take_idle_token(ex);
     weft__pool_wake(ex);
     if (out)
         *out = f;

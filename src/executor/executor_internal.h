@@ -45,6 +45,20 @@
 
 #define WEFT__CACHELINE 64
 
+/* Ask for the line holding p with the intent to write it (x86 PREFETCHW; a
+ * plain prefetch elsewhere). A line another core wrote then arrives owned, so
+ * the write that follows neither misses nor needs a second transfer to upgrade
+ * a shared copy. Never faults, orders nothing: any address, even a stale one,
+ * is harmless. (PREFETCHW executes as a no-op on x86 CPUs without it.) */
+static inline void weft__prefetch_write(const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ __volatile__("prefetchw %0" : : "m"(*(const char *)p));
+#else
+    __builtin_prefetch(p, 1);
+#endif
+}
+
 enum {
     F_PENDING = 0,
     F_RUNNING = 1,
@@ -79,18 +93,29 @@ struct weft__callback {
 /* The callback list after completion has taken it. */
 #define WEFT__CB_TAKEN ((struct weft__callback *)(uintptr_t)1)
 
+/* One future in two cache lines, by who touches what per task. The first
+ * holds everything a worker reads or writes to run and complete a task and
+ * everything the submitter reads for its result, so one line travels each
+ * way per task; the second is written by the submitter at creation and
+ * otherwise read only on rare paths (failure, internal tasks, orphan checks),
+ * so it stays in the submitter's cache. (Allocated aligned: future.c.) */
 struct weft_future {
-    uint32_t state;              /* see above; futex word for F_SLEEP waiters */
+    _Alignas(WEFT__CACHELINE) uint32_t state; /* see above; futex word for F_SLEEP waiters */
     uint32_t refs;               /* references; the last one frees */
     void *(*fn)(void *arg);      /* the task; set before queueing, then read-only */
     void *arg;
     weft_executor *ex;           /* the pool; only used while not done */
-    struct weft_future *next;    /* link in the injection queue */
+    struct weft_future *next;    /* link in the injection queue (and the free cache) */
     struct weft__callback *cbs;  /* Treiber stack of callbacks, or WEFT__CB_TAKEN */
     /* Outcome: written by the completer before the state exchange (release),
      * read after an acquire load of a done state. */
     void *result;
-    char *msg;                   /* failure message (malloc'd) or NULL */
+    /* The injection queue's push count when this future was pushed: where
+     * the futures pushed after it sit in the queue's hint ring (inject.c).
+     * Written by the pusher before the push publishes the node. */
+    uint32_t seq;
+    /* ---- second line ---- */
+    _Alignas(WEFT__CACHELINE) char *msg; /* failure message (malloc'd) or NULL */
     int code;                    /* failure code, or 0 */
     uint32_t fork_gen;           /* weft__fork_generation() of the pool; immutable */
     /* Internal tasks (map, parallel_for): their own arguments, and what to do
@@ -99,11 +124,16 @@ struct weft_future {
     void (*job_free)(void *job);
     long lo, hi;
 };
+_Static_assert(sizeof(struct weft_future) == 2 * WEFT__CACHELINE, "future: two lines");
 
 static inline bool weft__future_orphaned(const struct weft_future *f)
 {
     return f->fork_gen != weft__fork_generation();
 }
+
+/* Entries of the injection queue's hint ring: more than a submitter usually
+ * has queued, so the hints for the oldest queued futures are still there. */
+#define WEFT__INJECT_HINTS 2048
 
 /* The injection queue (inject.c): an intrusive multi-producer queue of futures
  * (D. Vyukov's node-based MPSC design) whose consumer side is guarded by a
@@ -114,10 +144,11 @@ struct weft__inject {
     uint32_t lock;                               /* consumer try-lock: 0 free, 1 held */
     uint32_t batches;  /* batches moved to deques; written under `lock` (release) */
     weft_future stub;                            /* placeholder node: only `next` used */
-    /* Prefetch hints: the last INJECT_HINTS futures pushed, by a racy relaxed
-     * counter. Only ever prefetched, never dereferenced (see inject.c). */
+    /* Prefetch hints: the last WEFT__INJECT_HINTS futures pushed, indexed by
+     * a racy relaxed push counter. Only ever prefetched, never dereferenced
+     * (see inject.c). */
     _Alignas(WEFT__CACHELINE) unsigned hint_pos;
-    weft_future *hints[64];
+    weft_future *hints[WEFT__INJECT_HINTS];
 };
 
 void weft__inject_init(struct weft__inject *q);

@@ -137,7 +137,8 @@ static weft_future *cache_get(void)
         }
         return f;
     }
-    return malloc(sizeof *f);
+    /* Aligned: the first line holds the per-task fields (see the struct). */
+    return aligned_alloc(WEFT__CACHELINE, sizeof *f);
 }
 
 static void cache_put(weft_future *f)

@@ -28,6 +28,9 @@
  */
 #include "executor/executor_internal.h"
 
+/* The most tasks one take moves to a deque (besides the one it returns). */
+#define INJECT_BATCH_MAX 64
+
 void weft__inject_init(struct weft__inject *q)
 {
     q->stub.next = NULL;
@@ -36,12 +39,19 @@ void weft__inject_init(struct weft__inject *q)
     q->lock = 0;
     q->batches = 0;
     q->hint_pos = 0;
-    for (unsigned i = 0; i < 64; i++)
+    for (unsigned i = 0; i < WEFT__INJECT_HINTS; i++)
         q->hints[i] = NULL;
 }
 
 void weft__inject_push(struct weft__inject *q, weft_future *f)
 {
+    /* Relaxed, racy (producers may overwrite each other's hints and count
+     * one push twice): a hint is only an address to prefetch. f->seq is a
+     * plain write, published with f by the exchange and link below. */
+    unsigned h = __atomic_load_n(&q->hint_pos, __ATOMIC_RELAXED);
+    __atomic_store_n(&q->hint_pos, h + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&q->hints[h % WEFT__INJECT_HINTS], f, __ATOMIC_RELAXED);
+    f->seq = h;
     /* Relaxed: f is not reachable yet; the link store below publishes it. */
     __atomic_store_n(&f->next, NULL, __ATOMIC_RELAXED);
     /* seq_cst: the producer's half of the argument above. (Acq_rel would do for
@@ -51,11 +61,6 @@ void weft__inject_push(struct weft__inject *q, weft_future *f)
     weft_future *prev = __atomic_exchange_n(&q->head, f, __ATOMIC_SEQ_CST);
     /* Release: publishes f's fields to the consumer that follows the link. */
     __atomic_store_n(&prev->next, f, __ATOMIC_RELEASE);
-    /* Relaxed, racy (producers may overwrite each other's hints): a hint is
-     * only an address to prefetch. */
-    unsigned h = __atomic_load_n(&q->hint_pos, __ATOMIC_RELAXED);
-    __atomic_store_n(&q->hint_pos, h + 1, __ATOMIC_RELAXED);
-    __atomic_store_n(&q->hints[h % 64], f, __ATOMIC_RELAXED);
 }
 
 /* Under the consumer lock. NULL with *busy set: a push is in progress.
@@ -135,21 +140,34 @@ weft_future *weft__inject_take(struct weft__inject *q, bool strict, bool *busy,
         size_t n = 1;
         if (max > 1) {
             /* Following the links is one cache miss per node, each waiting for
-             * the last; prefetching the recently pushed nodes first lets the
-             * misses overlap. A prefetch never faults, so a stale (even freed)
-             * address is harmless. */
-            for (unsigned i = 0; i < 64; i++) {
-                weft_future *h = __atomic_load_n(&q->hints[i], __ATOMIC_RELAXED);
+             * the last; asking for the nodes pushed after f first (by their
+             * places in the hint ring) lets the misses overlap, and fetches
+             * the lines owned, for the start CAS that follows. A prefetch
+             * never faults, so a stale (even freed) address is harmless. */
+            /* Not past the second newest: the newest is left alone (its
+             * pusher writes it when it links the next), and places beyond
+             * it hold old entries. Relaxed: a hint. */
+            uint32_t ahead = __atomic_load_n(&q->hint_pos, __ATOMIC_RELAXED) - f->seq - 1;
+            for (uint32_t i = 1; i < max && i < ahead; i++) {
+                weft_future *h = __atomic_load_n(
+                    &q->hints[(f->seq + i) % WEFT__INJECT_HINTS], __ATOMIC_RELAXED);
                 if (h)
-                    __builtin_prefetch(&h->next, 0);
+                    weft__prefetch_write(h);
             }
         }
-        weft_future *g;
-        while (n < max && (g = pop_locked(q, busy, true)) != NULL) {
-            if (weft__deque_push_owner(dest, g))
-                weft__inject_push(q, g); /* no memory: back to the end, not lost */
+        /* Popped first, then pushed on dest with one publication of its
+         * bottom (one seq_cst store per batch instead of one per task). */
+        weft_future *got[INJECT_BATCH_MAX];
+        size_t k = 0;
+        if (max > INJECT_BATCH_MAX + 1)
+            max = INJECT_BATCH_MAX + 1;
+        while (n < max && (got[k] = pop_locked(q, busy, true)) != NULL) {
+            k++;
             n++;
         }
+        if (k && weft__deque_push_many_owner(dest, (void *const *)got, k))
+            for (size_t i = 0; i < k; i++)
+                weft__inject_push(q, got[i]); /* no memory: back to the end, not lost */
         if (n > 1)
             /* Release: a searcher that reads the new count (acquire) before
              * looking in the deques sees the pushes above. */

@@ -134,6 +134,25 @@ int weft__deque_push_owner(weft__deque *d, void *item)
     return 0;
 }
 
+int weft__deque_push_many_owner(weft__deque *d, void *const *items, size_t n)
+{
+    /* Relaxed and acquire: as in push. */
+    int64_t b = __atomic_load_n(&d->bottom, __ATOMIC_RELAXED);
+    int64_t t = __atomic_load_n(&d->top, __ATOMIC_ACQUIRE);
+    struct weft__deque_array *a = __atomic_load_n(&d->array, __ATOMIC_RELAXED);
+    while (b - t + (int64_t)n > a->mask + 1) {
+        a = grow(d, a, t, b);
+        if (!a)
+            return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        __atomic_store_n(&a->slot[(b + (int64_t)i) & a->mask], items[i], __ATOMIC_RELAXED);
+    /* seq_cst: as in push; one store publishes every slot above, since a
+     * thief reads a slot only after a load of bottom that covers it. */
+    __atomic_store_n(&d->bottom, b + (int64_t)n, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
 void *weft__deque_pop_owner(weft__deque *d)
 {
     int64_t b = __atomic_load_n(&d->bottom, __ATOMIC_RELAXED) - 1;
@@ -191,4 +210,16 @@ size_t weft__deque_size_any(const weft__deque *d)
     int64_t t = __atomic_load_n(&d->top, __ATOMIC_ACQUIRE);
     int64_t b = __atomic_load_n(&d->bottom, __ATOMIC_ACQUIRE);
     return b > t ? (size_t)(b - t) : 0;
+}
+
+void *weft__deque_peek_any(const weft__deque *d, int64_t k)
+{
+    /* Relaxed loads throughout: the answer is only a hint (see deque.h). The
+     * array read may be an outgrown one; it stays allocated until destroy. */
+    int64_t t = __atomic_load_n(&d->top, __ATOMIC_RELAXED);
+    int64_t b = __atomic_load_n(&d->bottom, __ATOMIC_RELAXED);
+    if (t + k >= b)
+        return NULL;
+    struct weft__deque_array *a = __atomic_load_n(&d->array, __ATOMIC_RELAXED);
+    return __atomic_load_n(&a->slot[(t + k) & a->mask], __ATOMIC_RELAXED);
 }
