@@ -1,10 +1,12 @@
 /* Shared Lock and RLock: every call and code, within one process (threads) and
  * across processes (fork), owner death (SIGKILL, thread exit), recovery. */
+/* clang-format off: cmocka.h needs these first, in this order */
 #include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* clang-format on */
 
 #include <math.h>
 
