@@ -1,11 +1,12 @@
 /* Shared Lock and RLock: every call and code, within one process (threads) and
  * across processes (fork), owner death (SIGKILL, thread exit), recovery. */
-/* clang-format off: cmocka.h needs these first, in this order */
-#include <cmocka.h>
-#include <setjmp.h>
+/* cmocka.h needs these first, in this order */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
+#include <setjmp.h>
 #include <stdint.h>
+#include <cmocka.h>
 /* clang-format on */
 
 #include <math.h>
