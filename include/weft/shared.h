@@ -133,7 +133,8 @@ WEFT_API int weft_shared_lock_release(weft_shared_lock *l);
  * normal lock. Returns 0, -EPERM (caller does not hold it), -EINVAL (the lock is
  * not in the owner-died state, or NULL). Never blocks. */
 WEFT_API int weft_shared_lock_consistent(weft_shared_lock *l);
-/* True while held by anyone (including a dead owner not yet noticed). */
+/* True while held by any thread of any process. A lock whose owner died is
+ * free (the kernel marks it at the death), so false. Never blocks. */
 WEFT_API bool weft_shared_lock_locked(const weft_shared_lock *l);
 
 /* ---------------------------------------------------------------------------
@@ -262,8 +263,8 @@ typedef struct weft_shared_barrier {
     weft_shared_lock _lock; /* guards every field below */
     weft_shared_cond _cond;
     unsigned _parties;
-    unsigned _count;    /* parties waiting in this round */
-    int _state;         /* 0 filling, 1 draining, -1 resetting, -2 broken */
+    unsigned _count; /* parties waiting in this round */
+    int _state;      /* 0 filling, 1 draining, -1 resetting, -2 broken */
     weft_barrier_opts _opts;
 } weft_shared_barrier;
 

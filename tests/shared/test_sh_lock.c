@@ -363,7 +363,7 @@ static int child_count(void *arg)
 static void test_stress_4procs(void **state)
 {
     struct shm *s = shm_new();
-    s->iters = SH_SCALE(100000);
+    s->iters = SH_SCALE(200000);
     pid_t p[4];
     for (int i = 0; i < 4; i++)
         p[i] = sh_spawn(child_count, s);
@@ -371,6 +371,38 @@ static void test_stress_4procs(void **state)
         assert_int_equal(sh_reap(p[i]), 0);
     assert_int_equal(s->counter, 4 * s->iters);
     assert_false(weft_shared_lock_locked(&s->lock));
+    sh_unmap(s, sizeof *s);
+}
+
+/* The same in threads of one process (what ThreadSanitizer can check): the
+ * lock orders the plain counter, mixed with the RLock re-entered. */
+static void *thread_count(void *arg)
+{
+    struct shm *s = arg;
+    for (long i = 0; i < s->iters; i++) {
+        assert_int_equal(weft_shared_rlock_acquire(&s->rlock, WEFT_FOREVER), 0);
+        assert_int_equal(weft_shared_rlock_acquire(&s->rlock, 0), 0);
+        assert_int_equal(weft_shared_lock_acquire(&s->lock, i % 2 ? 30.0 : WEFT_FOREVER), 0);
+        s->counter++;
+        assert_int_equal(weft_shared_lock_release(&s->lock), 0);
+        assert_int_equal(weft_shared_rlock_release(&s->rlock), 0);
+        assert_int_equal(weft_shared_rlock_release(&s->rlock), 0);
+    }
+    return NULL;
+}
+
+static void test_stress_threads(void **state)
+{
+    struct shm *s = shm_new();
+    s->iters = SH_SCALE(100000);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, thread_count, s), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    assert_int_equal(s->counter, 4 * s->iters);
+    assert_false(weft_shared_lock_locked(&s->lock));
+    assert_false(weft_shared_lock_locked(&s->rlock._lock));
     sh_unmap(s, sizeof *s);
 }
 
@@ -441,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_notrec_wakes_all),
         cmocka_unit_test(test_fork_inherits_held),
         cmocka_unit_test(test_stress_4procs),
+        cmocka_unit_test(test_stress_threads),
         cmocka_unit_test(test_rlock_basic),
         cmocka_unit_test(test_timeouts_across_processes),
     };
