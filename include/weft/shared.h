@@ -52,9 +52,10 @@ extern "C" {
  * Owner death. A Lock and an RLock are owned by the thread that took them (unlike
  * threading.Lock, only the owner may release a shared Lock: -EPERM otherwise -
  * ownership is what lets the kernel tell us that the owner died). When the owning
- * thread ends while holding it - its process is killed (even by SIGKILL), exits,
- * or the thread itself exits - the Linux kernel marks the lock "owner died" and
- * wakes one waiter, at once (robust futexes; no polling). The next acquire
+ * thread ends while holding it - its process is killed (even by SIGKILL), exits
+ * or calls exec(), or the thread itself exits - the Linux kernel marks the lock
+ * "owner died" and wakes one waiter, at once (robust futexes; no polling). The
+ * next acquire
  * (blocking, timed or try) then succeeds with -EOWNERDEAD instead of 0: the
  * caller holds the lock, but the data it protects may be half-updated. The
  * caller must then either

@@ -303,6 +303,31 @@ static void test_notrec_wakes_all(void **state)
     sh_unmap(s, sizeof *s);
 }
 
+/* exec() ends the threads of the old program: a lock held across it is marked
+ * owner-died while the process itself lives on (sleep 5). */
+static int child_hold_then_exec(void *arg)
+{
+    struct shm *s = arg;
+    CHILD_CHECK(weft_shared_lock_acquire(&s->lock, WEFT_FOREVER) == 0);
+    sh_bump(&s->held);
+    execl("/bin/sleep", "sleep", "5", (char *)NULL);
+    return 99; /* exec failed */
+}
+
+static void test_exec_counts_as_death(void **state)
+{
+    struct shm *s = shm_new();
+    pid_t c = sh_spawn(child_hold_then_exec, s);
+    assert_true(sh_await(&s->held, 1));
+    assert_int_equal(weft_shared_lock_acquire(&s->lock, 10.0), -EOWNERDEAD);
+    assert_int_equal(kill(c, 0), 0); /* still running (the new program) */
+    assert_int_equal(weft_shared_lock_consistent(&s->lock), 0);
+    assert_int_equal(weft_shared_lock_release(&s->lock), 0);
+    assert_int_equal(kill(c, SIGKILL), 0);
+    assert_int_equal(sh_reap(c), 128 + SIGKILL);
+    sh_unmap(s, sizeof *s);
+}
+
 /* A child inherits the memory, not the ownership, of a held lock. */
 static int child_inherited(void *arg)
 {
@@ -471,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_sigkill_then_acquire),
         cmocka_unit_test(test_sigkill_wakes_waiter),
         cmocka_unit_test(test_notrec_wakes_all),
+        cmocka_unit_test(test_exec_counts_as_death),
         cmocka_unit_test(test_fork_inherits_held),
         cmocka_unit_test(test_stress_4procs),
         cmocka_unit_test(test_stress_threads),
