@@ -26,7 +26,9 @@
  * Only the owning thread touches its list (the kernel reads it after the thread
  * is gone), so the list needs no atomics - only program order against an
  * asynchronous death: a compiler barrier (atomic_signal_fence) keeps each step
- * where it is. The kernel's list_op_pending field covers the window of an
+ * where it is. (The CPU may buffer the stores, but a thread that has stopped
+ * has all of its stores visible to the kernel code that then walks its list,
+ * so the order the kernel sees is program order.) The kernel's list_op_pending field covers the window of an
  * acquire or release in progress: it is set to our node before the word's
  * CAS/exchange and cleared after the list is updated, and the kernel treats the
  * pending node like a list entry.
