@@ -83,11 +83,14 @@ extern "C" {
  *   Condition  a waiter that dies while waiting may absorb one later notify
  *              (that notification is lost); the lock's death is reported to a
  *              waiter as -EOWNERDEAD from its re-acquire.
- *   Barrier    a party that dies (or never comes) stops the round from
- *              completing: the others wait until their timeout breaks the barrier
- *              (-ETIMEDOUT for the one that timed out, -WEFT_EBROKEN for the
- *              rest), so give barrier waits a timeout when a party may die.
- *              A party dying inside the barrier's internal lock breaks it.
+ *   Barrier    a party that dies before arriving (or never comes) stops the
+ *              round from completing: the others wait until their timeout breaks
+ *              the barrier (-ETIMEDOUT for the one that timed out, -WEFT_EBROKEN
+ *              for the rest), so give barrier waits a timeout when a party may
+ *              die. One that dies after arriving still counts for its round
+ *              (the round completes without it; it is simply missing from the
+ *              next one). A party dying inside the barrier's internal lock
+ *              breaks it.
  *
  * Limits: the kernel walks at most 2048 held robust locks per thread at its
  * death; the processes must share a PID namespace (thread ids identify owners).

@@ -460,23 +460,26 @@ static void test_barrier_processes(void **state)
     sh_unmap(s, sizeof *s);
 }
 
-/* A party that dies (never comes back): the others' timeout breaks the
- * barrier, and they are not stuck. */
+/* A party that dies before arriving: the others' timeout breaks the barrier,
+ * and they are not stuck. One that dies after arriving still counts for its
+ * round. */
 static int child_barrier_once(void *arg)
 {
     struct shm *s = arg;
     int rc = weft_shared_barrier_wait_timeout(&s->bar, 0.3, NULL);
-    CHILD_CHECK(rc == -ETIMEDOUT || rc == -WEFT_EBROKEN);
+    CHILD_CHECK(rc == s->rc || (s->rc == -ETIMEDOUT && rc == -WEFT_EBROKEN));
     return 0;
 }
 
-static void test_barrier_dead_party(void **state)
+static int child_barrier_hang(void *arg)
 {
-    struct shm *s = shm_new();
-    assert_int_equal(weft_shared_barrier_init(&s->bar, 3, NULL), 0);
-    pid_t dead = sh_spawn(child_barrier_once, s);
-    assert_int_equal(kill(dead, SIGKILL), 0); /* maybe before, maybe inside wait */
-    assert_int_equal(sh_reap(dead), 128 + SIGKILL);
+    struct shm *s = arg;
+    weft_shared_barrier_wait_timeout(&s->bar, WEFT_FOREVER, NULL);
+    return 0;
+}
+
+static void barrier_two_survivors(struct shm *s)
+{
     pid_t p[2];
     double t0 = t_now();
     for (int i = 0; i < 2; i++)
@@ -484,7 +487,29 @@ static void test_barrier_dead_party(void **state)
     for (int i = 0; i < 2; i++)
         assert_int_equal(sh_reap(p[i]), 0);
     assert_true(t_now() - t0 < 10.0);
+}
+
+static void test_barrier_dead_party(void **state)
+{
+    struct shm *s = shm_new();
+    /* Dies before arriving (to the barrier the same as never coming). */
+    assert_int_equal(weft_shared_barrier_init(&s->bar, 3, NULL), 0);
+    s->rc = -ETIMEDOUT;
+    barrier_two_survivors(s);
     assert_true(weft_shared_barrier_broken(&s->bar));
+    /* Dies after arriving: the round completes with the two others. */
+    assert_int_equal(weft_shared_barrier_init(&s->bar, 3, NULL), 0);
+    pid_t dead = sh_spawn(child_barrier_hang, s);
+    double end = t_now() + 10;
+    while (weft_shared_barrier_n_waiting(&s->bar) < 1 && t_now() < end)
+        sched_yield();
+    assert_int_equal(weft_shared_barrier_n_waiting(&s->bar), 1);
+    t_sleep(0.02); /* out of the barrier's lock, asleep */
+    assert_int_equal(kill(dead, SIGKILL), 0);
+    assert_int_equal(sh_reap(dead), 128 + SIGKILL);
+    s->rc = 0;
+    barrier_two_survivors(s);
+    assert_false(weft_shared_barrier_broken(&s->bar));
     sh_unmap(s, sizeof *s);
 }
 
