@@ -36,6 +36,16 @@
  * set. The D bit then travels with the lock until consistent() clears it
  * (only the owner writes D; W is set by others, hence the RMWs).
  *
+ * Why not a pthread_mutex_t (PTHREAD_PROCESS_SHARED + PTHREAD_MUTEX_ROBUST),
+ * which does the same with the same kernel mechanism: glibc takes its generic
+ * slow path for robust mutexes on every lock and unlock. Measured on the
+ * 2-core development machine (Release -O2, one run, uncontended lock+unlock):
+ * weft_lock 11.9 ns, this lock 15.2 ns, robust pthread mutex 17.3 ns; two
+ * processes incrementing a shared counter: this lock ~27 ns per increment, the
+ * pthread mutex 24-30 ns (weft_lock with two threads: ~21 ns). What this lock
+ * pays over weft_lock is the robust list (about 1 ns) and the owner's tid
+ * (thread-local cache, owner check at release; about 2.5 ns).
+ *
  * Memory order: taking the word (successful CAS) is acquire, the release
  * exchange is release, so each holder sees everything the previous one did
  * under the lock. Reads of the word that only decide what to try are relaxed.
