@@ -195,7 +195,8 @@ typedef struct weft_shared_cond {
 WEFT_API int weft_shared_cond_init(weft_shared_cond *c, weft_shared_lock *lock);
 WEFT_API int weft_shared_cond_init_rlock(weft_shared_cond *c, weft_shared_rlock *rlock);
 /* Release the lock (an RLock fully), wait until notified or timeout, take the
- * lock back (an RLock with its depth) and return. Returns 0 (notified),
+ * lock back (an RLock with its depth, also after -EOWNERDEAD) and return.
+ * Returns 0 (notified),
  * -ETIMEDOUT (the lock is held again all the same), -EOWNERDEAD (the lock is
  * held again, its previous owner died: repair as for Lock; the caller may or
  * may not have been notified - re-check its predicate), -ENOTRECOVERABLE (the

@@ -119,9 +119,9 @@ int weft__sh_rlock_restore(weft_shared_rlock *r, uint32_t depth)
 {
     weft__deadline forever = weft__deadline_in(WEFT_FOREVER);
     int rc = weft__sh_lock_until(&r->_lock, &forever);
-    if (rc == 0)
+    /* After an owner death too: the depth is the waiter's own nesting, which
+     * its code will unwind with as many releases. */
+    if (rc == 0 || rc == -EOWNERDEAD)
         set_depth(r, depth);
-    else if (rc == -EOWNERDEAD)
-        set_depth(r, 1); /* as any acquire after an owner death */
     return rc;
 }

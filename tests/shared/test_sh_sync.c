@@ -31,6 +31,7 @@ struct shm {
     int per_round[64];
     long iters;
     int rc;
+    int use_rlock; /* test_cond_owner_death_rlock */
 };
 
 static struct shm *shm_new(void)
@@ -316,8 +317,13 @@ static void test_cond_wait_for_processes(void **state)
 static int child_notify_and_hang(void *arg)
 {
     struct shm *s = arg;
-    CHILD_CHECK(weft_shared_lock_acquire(&s->lock, WEFT_FOREVER) == 0);
-    CHILD_CHECK(weft_shared_cond_notify(&s->cond, 1) == 0);
+    if (s->use_rlock) {
+        CHILD_CHECK(weft_shared_rlock_acquire(&s->rlock, WEFT_FOREVER) == 0);
+        CHILD_CHECK(weft_shared_cond_notify(&s->rcond, 1) == 0);
+    } else {
+        CHILD_CHECK(weft_shared_lock_acquire(&s->lock, WEFT_FOREVER) == 0);
+        CHILD_CHECK(weft_shared_cond_notify(&s->cond, 1) == 0);
+    }
     sh_bump(&s->woken);
     for (;;)
         pause();
@@ -347,6 +353,28 @@ static void test_cond_owner_death(void **state)
     assert_int_equal(weft_shared_lock_consistent(&s->lock), 0);
     assert_int_equal(weft_shared_cond_wait(&s->cond, 0), -ETIMEDOUT); /* token used */
     assert_int_equal(weft_shared_lock_release(&s->lock), 0);
+    sh_unmap(s, sizeof *s);
+}
+
+/* The same on an RLock held twice: the waiter gets its own depth back. */
+static void test_cond_owner_death_rlock(void **state)
+{
+    struct shm *s = shm_new();
+    s->use_rlock = 1;
+    assert_int_equal(weft_shared_rlock_acquire(&s->rlock, WEFT_FOREVER), 0);
+    assert_int_equal(weft_shared_rlock_acquire(&s->rlock, WEFT_FOREVER), 0);
+    victim = sh_spawn(child_notify_and_hang, s);
+    pid_t killer = sh_spawn(child_killer, s);
+    assert_int_equal(weft_shared_cond_wait(&s->rcond, 10.0), -EOWNERDEAD);
+    assert_int_equal(sh_reap(victim), 128 + SIGKILL);
+    assert_int_equal(sh_reap(killer), 0);
+    assert_int_equal(weft_shared_rlock_depth(&s->rlock), 2);
+    assert_int_equal(weft_shared_rlock_consistent(&s->rlock), 0);
+    assert_int_equal(weft_shared_rlock_release(&s->rlock), 0);
+    assert_int_equal(weft_shared_rlock_release(&s->rlock), 0);
+    assert_int_equal(weft_shared_rlock_release(&s->rlock), -EPERM);
+    assert_int_equal(weft_shared_rlock_try(&s->rlock), 0); /* normal again */
+    assert_int_equal(weft_shared_rlock_release(&s->rlock), 0);
     sh_unmap(s, sizeof *s);
 }
 
@@ -525,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_cond_notify_processes),
         cmocka_unit_test(test_cond_wait_for_processes),
         cmocka_unit_test(test_cond_owner_death),
+        cmocka_unit_test(test_cond_owner_death_rlock),
         cmocka_unit_test(test_barrier_basic),
         cmocka_unit_test(test_barrier_processes),
         cmocka_unit_test(test_barrier_dead_party),
