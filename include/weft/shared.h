@@ -4,8 +4,8 @@
  * blocks and file locks, in C: synchronisation and memory that work across
  * processes.
  *
- * Synchronisation (part 1). Every object of part 1 is a plain struct with no
- * pointers into one process: place it in memory shared by the processes that use
+ * Synchronisation (part 1). Every object of part 1 is a plain struct that means
+ * the same in every process: place it in memory shared by the processes that use
  * it (mmap(MAP_SHARED | MAP_ANONYMOUS) before fork(), or a named shared block),
  * set it up once with its init call or static initialiser, and use it from any
  * thread of any of those processes. The calls, return codes and timeouts are those
@@ -37,9 +37,10 @@ extern "C" {
  * Placement. Put these objects in MAP_SHARED memory (anonymous before fork(), or
  * a named block) and initialise them once, before any other process uses them;
  * the memory must stay mapped in every process that may still use them. Fields
- * starting with '_' are private. None holds a pointer into one process, so the
- * block may be mapped at different addresses in different processes (except a
- * Barrier's action, which is a function pointer: see there).
+ * starting with '_' are private. The block may be mapped at different addresses
+ * in different processes: the only pointers inside are a held lock's links in
+ * its owner's robust list, used only by that owner, and a Barrier's action (a
+ * function pointer: see there).
  *
  * Return codes: those of weft/sync.h (-EINVAL, -EBUSY, -ETIMEDOUT, -EPERM), plus
  *   -EOWNERDEAD       Lock, RLock (and a Condition on them): the previous owner
