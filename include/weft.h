@@ -11,6 +11,7 @@
 #include "weft/common.h"
 #include "weft/executor.h"
 #include "weft/queue.h"
+#include "weft/shared.h"
 #include "weft/sync.h"
 #include "weft/thread.h"
 
