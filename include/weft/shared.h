@@ -430,9 +430,13 @@ WEFT_API void weft_shm_free(weft_shm *s);
  * take the lock around compound updates (counter.value += 1 is a race in Python
  * too without get_lock()).
  *
- * The lock is not robust yet: a process that dies holding it leaves it held
- * (waiters with a timeout get -ETIMEDOUT). It becomes weft_shared_lock's
- * owner-death-robust lock at the merge of part 1, behind the same calls.
+ * The lock is a weft_shared_rlock (part 1): robust against its owner's death.
+ * When a process dies holding it, the next acquire gets -EOWNERDEAD and holds
+ * the lock; call weft_value_consistent / weft_array_consistent once the data is
+ * repaired, or the lock becomes not recoverable at release (-ENOTRECOVERABLE
+ * for every later lock call, get and set) - part 1's rule. get and set, which
+ * only copy, mark it consistent themselves and return -EOWNERDEAD after the
+ * copy, to say the data may be half-written.
  *
  * Common returns: -EINVAL (a NULL object or argument, NaN timeout), -ENOLCK (a
  * lock call on a raw object, which has no lock: Python's AttributeError).
@@ -463,18 +467,25 @@ WEFT_API void *weft_value_ptr(const weft_value *v);
 WEFT_API size_t weft_value_size(const weft_value *v);
 /* Copy the value into out (size bytes) under the lock (raw: without).
  * Returns 0, -EINVAL, -EOVERFLOW (the calling thread already holds the lock
- * UINT32_MAX times). Blocks while another thread or process holds the lock. */
+ * UINT32_MAX times), -EOWNERDEAD (copied, but the lock's previous owner died:
+ * the data may be half-written; the lock is consistent again),
+ * -ENOTRECOVERABLE. Blocks while another thread or process holds the lock. */
 WEFT_API int weft_value_get(weft_value *v, void *out);
 /* Copy size bytes from in into the value under the lock. Same returns. */
 WEFT_API int weft_value_set(weft_value *v, const void *in);
 /* Take the lock (Python's get_lock().acquire(timeout=...)), waiting up to
- * timeout seconds; the holder may take it again. Returns 0, -EBUSY (timeout 0
+ * timeout seconds; the holder may take it again. Returns 0, -EOWNERDEAD (taken;
+ * the previous owner died: see above), -ENOTRECOVERABLE, -EBUSY (timeout 0
  * and held by another thread), -ETIMEDOUT, -EOVERFLOW (depth), -EINVAL, -ENOLCK.
  * Blocks. */
 WEFT_API int weft_value_acquire(weft_value *v, double timeout);
 /* Undo one acquire. Returns 0, -EPERM (the calling thread does not hold it),
  * -EINVAL, -ENOLCK. Never blocks. */
 WEFT_API int weft_value_release(weft_value *v);
+/* After -EOWNERDEAD from acquire: the data is repaired, keep the lock usable.
+ * Returns 0, -EPERM (not held by the caller), -EINVAL (not in the owner-died
+ * state), -ENOLCK. Never blocks. */
+WEFT_API int weft_value_consistent(weft_value *v);
 /* Atomic operations on an 8-byte Value as an int64_t, without the lock (they
  * are atomic with respect to each other, not to unlocked plain writes).
  * add stores the new value in *now (may be NULL). Return 0, -EINVAL (v NULL,
@@ -508,6 +519,7 @@ WEFT_API int weft_array_set(weft_array *a, size_t i, const void *in);
 /* The Array's lock, as weft_value_acquire / weft_value_release. */
 WEFT_API int weft_array_acquire(weft_array *a, double timeout);
 WEFT_API int weft_array_release(weft_array *a);
+WEFT_API int weft_array_consistent(weft_array *a);
 /* As weft_value_free. */
 WEFT_API void weft_array_free(weft_array *a);
 
