@@ -12,6 +12,7 @@
 #include "weft/executor.h"
 #include "weft/ipc.h"
 #include "weft/queue.h"
+#include "weft/shared.h"
 #include "weft/sync.h"
 #include "weft/thread.h"
 

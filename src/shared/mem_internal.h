@@ -46,28 +46,22 @@ bool weft__shm_round_pages(size_t len, size_t *out);
 int weft__shm_map_anon(size_t len, void **out);
 
 /* ---- the process-shared lock of Values and Arrays ----
- * To be replaced by weft_shared_lock at merge: these two functions are the only
- * place the lock is taken or released, and they take the public API's timeout.
- *
- * A recursive three-state futex mutex in shared memory:
- *   state  0 free, 1 held, 2 held and some thread (of any process) may sleep on
- *          it; a shared (not PRIVATE) futex word.
- *   owner  the holder's kernel thread id (gettid), 0 when free; tids are unique
- *          across the processes of one pid namespace while they live.
- *   depth  times the owner holds it; read and written only by the owner.
- * All-zero is a free lock, so a fresh anonymous mapping needs no set-up.
- * Not robust: a holder that dies leaves it held. */
+ * weft_shared_rlock (part 1 of weft/shared.h): recursive, owned, robust against
+ * its owner's death. These two functions are the only place the lock is taken
+ * or released. An all-zero rlock is a free one (WEFT_SHARED_RLOCK_INIT), so a
+ * fresh anonymous mapping needs no set-up. */
 typedef struct weft__shm_mutex {
-    uint32_t state;
-    int32_t owner;
-    uint32_t depth;
+    weft_shared_rlock r;
 } weft__shm_mutex;
 
-/* Returns 0, -EBUSY (timeout 0, held by another thread), -ETIMEDOUT, -EINVAL
- * (NaN), -EOVERFLOW (depth). Blocks. */
+/* Returns 0, -EOWNERDEAD (taken; the previous owner died), -ENOTRECOVERABLE,
+ * -EBUSY (timeout 0, held by another thread), -ETIMEDOUT, -EINVAL (NaN),
+ * -EOVERFLOW (depth). Blocks. */
 int weft__shm_lock(weft__shm_mutex *m, double timeout);
 /* Returns 0 or -EPERM (the caller does not hold it). Never blocks. */
 int weft__shm_unlock(weft__shm_mutex *m);
+/* After -EOWNERDEAD: the data is fine again. Returns 0, -EPERM, -EINVAL. */
+int weft__shm_consistent(weft__shm_mutex *m);
 
 /* ---- named blocks ----
  * The object in /dev/shm is [header | pad to WEFT_SHM_ALIGN | data]. */

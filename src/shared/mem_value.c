@@ -71,20 +71,26 @@ static int obj_release(weft__shobj *o)
 }
 
 /* Element i for a copy under the lock, as Python's .value and a[i] do: the
- * lock is taken (unless raw) when this returns 0; obj_copy_end drops it. */
+ * lock is taken (unless raw) when this returns 0 or -EOWNERDEAD; obj_copy_end
+ * drops it. After an owner's death the lock is marked consistent at once: a
+ * copy is no transaction to repair; the caller still hears -EOWNERDEAD (the
+ * data may be half-written) once the copy is done. */
 static int obj_copy_begin(weft__shobj *o, size_t i, char **at)
 {
     if (!o)
         return -EINVAL;
     if (i >= o->len)
         return -ERANGE;
+    int rc = 0;
     if (!o->raw) {
-        int rc = weft__shm_lock(&o->lock, WEFT_FOREVER);
-        if (rc != 0)
+        rc = weft__shm_lock(&o->lock, WEFT_FOREVER);
+        if (rc == -EOWNERDEAD)
+            weft__shm_consistent(&o->lock);
+        else if (rc != 0)
             return rc;
     }
     *at = (char *)obj_data(o) + i * o->elem_size;
-    return 0;
+    return rc;
 }
 
 static void obj_copy_end(weft__shobj *o)
@@ -97,22 +103,31 @@ static int obj_get(weft__shobj *o, size_t i, void *out)
 {
     char *at;
     int rc = out ? obj_copy_begin(o, i, &at) : -EINVAL;
-    if (rc != 0)
+    if (rc != 0 && rc != -EOWNERDEAD)
         return rc;
     memcpy(out, at, o->elem_size);
     obj_copy_end(o);
-    return 0;
+    return rc;
 }
 
 static int obj_set(weft__shobj *o, size_t i, const void *in)
 {
     char *at;
     int rc = in ? obj_copy_begin(o, i, &at) : -EINVAL;
-    if (rc != 0)
+    if (rc != 0 && rc != -EOWNERDEAD)
         return rc;
     memcpy(at, in, o->elem_size);
     obj_copy_end(o);
-    return 0;
+    return rc;
+}
+
+static int obj_consistent(weft__shobj *o)
+{
+    if (!o)
+        return -EINVAL;
+    if (o->raw)
+        return -ENOLCK;
+    return weft__shm_consistent(&o->lock);
 }
 
 static void obj_free(weft__shobj *o)
@@ -163,6 +178,11 @@ WEFT_API int weft_value_acquire(weft_value *v, double timeout)
 WEFT_API int weft_value_release(weft_value *v)
 {
     return obj_release(v ? &v->o : NULL);
+}
+
+WEFT_API int weft_value_consistent(weft_value *v)
+{
+    return obj_consistent(v ? &v->o : NULL);
 }
 
 static int64_t *value_i64(const weft_value *v)
@@ -256,6 +276,11 @@ WEFT_API int weft_array_acquire(weft_array *a, double timeout)
 WEFT_API int weft_array_release(weft_array *a)
 {
     return obj_release(a ? &a->o : NULL);
+}
+
+WEFT_API int weft_array_consistent(weft_array *a)
+{
+    return obj_consistent(a ? &a->o : NULL);
 }
 
 WEFT_API void weft_array_free(weft_array *a)

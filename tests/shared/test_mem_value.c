@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 
 #include "shared/mem_internal.h"
@@ -176,13 +177,13 @@ static void test_lock_same_thread(void **state)
     /* Depth overflow (the count poked near its limit). */
     assert_int_equal(weft_value_acquire(v, 0), 0);
     weft__shobj *o = (weft__shobj *)v;
-    o->lock.depth = UINT32_MAX;
+    o->lock.r._depth = UINT32_MAX;
     assert_int_equal(weft_value_acquire(v, 0), -EOVERFLOW);
     int64_t x;
     assert_int_equal(weft_value_get(v, &x), -EOVERFLOW);
-    o->lock.depth = 1;
+    o->lock.r._depth = 1;
     assert_int_equal(weft_value_release(v), 0);
-    assert_false(__atomic_load_n(&o->lock.state, __ATOMIC_RELAXED));
+    assert_false(weft_shared_lock_locked(&o->lock.r._lock));
     weft_value_free(v);
 }
 
@@ -252,6 +253,49 @@ static void test_lock_other_process(void **state)
     weft_value_free(x.v);
     close(x.done[0]);
     close(x.done[1]);
+}
+
+/* A process killed while holding a Value's lock hands it on: acquire gets
+ * -EOWNERDEAD (and holds it), consistent() makes it normal again; get/set after
+ * such a death report it once and leave the lock consistent. */
+static void test_owner_death(void **state)
+{
+    for (int via_get = 0; via_get < 2; via_get++) {
+        weft_value *v;
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        assert_int_equal(weft_value_new(&v, 8, NULL, NULL), 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+            char c = weft_value_acquire(v, WEFT_FOREVER) == 0;
+            WEFT_VALUE(v, int64_t) = 5; /* half-way through an update */
+            (void)!write(p[1], &c, 1);
+            pause();
+            _exit(0);
+        }
+        char c = 0;
+        assert_int_equal(read(p[0], &c, 1), 1);
+        assert_true(c);
+        kill(pid, SIGKILL);
+        assert_int_equal(t_wait(pid), 128 + SIGKILL);
+        if (via_get) {
+            int64_t x = 0;
+            assert_int_equal(weft_value_get(v, &x), -EOWNERDEAD);
+            assert_int_equal(x, 5);
+            assert_int_equal(weft_value_get(v, &x), 0);
+        } else {
+            assert_int_equal(weft_value_acquire(v, 1.0), -EOWNERDEAD);
+            WEFT_VALUE(v, int64_t) = 6; /* repaired */
+            assert_int_equal(weft_value_consistent(v), 0);
+            assert_int_equal(weft_value_release(v), 0);
+            assert_int_equal(weft_value_acquire(v, 0), 0);
+            assert_int_equal(weft_value_release(v), 0);
+        }
+        assert_int_equal(weft_value_consistent(v), -EPERM);
+        weft_value_free(v);
+        close(p[0]);
+        close(p[1]);
+    }
 }
 
 static void test_raw(void **state)
@@ -346,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_lock_same_thread),
         cmocka_unit_test(test_lock_other_thread),
         cmocka_unit_test(test_lock_other_process),
+        cmocka_unit_test(test_owner_death),
         cmocka_unit_test(test_raw),
         cmocka_unit_test(test_i64),
         cmocka_unit_test(test_counter_stress),
