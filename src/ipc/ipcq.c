@@ -20,21 +20,6 @@ static uint64_t round_pow2(uint64_t v)
     return p;
 }
 
-static int robust_init(pthread_mutex_t *m)
-{
-    pthread_mutexattr_t a;
-    int rc = pthread_mutexattr_init(&a);
-    if (rc != 0)
-        return -rc;
-    rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-    if (rc == 0)
-        rc = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-    if (rc == 0)
-        rc = pthread_mutex_init(m, &a);
-    pthread_mutexattr_destroy(&a);
-    return -rc;
-}
-
 /* Check the options and work out the geometry. */
 static int geometry(const weft_ipc_queue_opts *o, uint64_t *cap, uint64_t *maxmsg,
                     uint64_t *maxsize)
@@ -95,13 +80,8 @@ int weft__ipcq_make(weft_ipc_queue **out, const weft_ipc_queue_opts *opts, int *
     sh->max_message = maxmsg;
     sh->maxsize = maxsize;
     sh->map_size = size;
-    if ((rc = robust_init(&sh->put_lock)) != 0 || (rc = robust_init(&sh->get_lock)) != 0) {
-        munmap(sh, size);
-        if (memfd)
-            close(*memfd);
-        free(q);
-        return rc;
-    }
+    weft_shared_lock_init(&sh->put_lock);
+    weft_shared_lock_init(&sh->get_lock);
     *q = (weft_ipc_queue){.sh = sh, .map_size = size, .capacity = cap, .mask = cap - 1,
                           .max_message = maxmsg, .maxsize = maxsize, .name = NULL};
     *out = q;
@@ -154,7 +134,7 @@ void weft_ipc_queue_free(weft_ipc_queue *q)
     if (!q)
         return;
     weft__ipcq_unname(q);
-    /* The mutexes are not destroyed: other processes may still use them; the
+    /* The locks stay as they are: other processes may still use them; the
      * kernel frees the memory with the last mapping. */
     munmap(q->sh, q->map_size);
     free(q);
@@ -168,45 +148,17 @@ int weft_ipc_queue_close(weft_ipc_queue *q)
     return 0;
 }
 
-/* Lock by a CLOCK_MONOTONIC deadline. GCC 12's ThreadSanitizer knows neither
- * pthread_mutex_clocklock nor an EOWNERDEAD from pthread_mutex_timedlock (it
- * then reports the unlock as one of an unlocked mutex), so TSan builds wait by
- * polling pthread_mutex_trylock, which it does understand, every 50 us: that
- * build only runs the tests. */
-static int timed_lock(pthread_mutex_t *m, const weft__deadline *d)
+int weft__ipcq_lock(weft_shared_lock *l, double timeout)
 {
-#ifdef WEFT_TSAN
-    for (;;) {
-        int rc = pthread_mutex_trylock(m);
-        if (rc != EBUSY)
-            return rc;
-        if (weft__deadline_passed(d))
-            return ETIMEDOUT;
-        struct timespec nap = {0, 50000};
-        nanosleep(&nap, NULL);
-    }
-#else
-    return pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &d->at);
-#endif
-}
-
-int weft__ipcq_lock(pthread_mutex_t *m, const weft__deadline *d)
-{
-    int rc;
-    if (d->nonblock)
-        rc = pthread_mutex_trylock(m);
-    else if (d->forever)
-        rc = pthread_mutex_lock(m);
-    else
-        rc = timed_lock(m, d);
-    if (rc == EOWNERDEAD) {
+    int rc = weft_shared_lock_acquire(l, timeout);
+    if (rc == -EOWNERDEAD) {
         /* The previous holder died inside put or get. The committed words only
          * ever describe whole records (ipcq_internal.h), so there is nothing to
-         * repair: make the mutex usable again and carry on. */
-        pthread_mutex_consistent(m);
+         * repair: keep the lock usable and carry on. */
+        weft_shared_lock_consistent(l);
         rc = 0;
     }
-    return rc == 0 ? 0 : rc == EBUSY ? -EBUSY : rc == ETIMEDOUT ? -ETIMEDOUT : -rc;
+    return rc;
 }
 
 int weft__ipcq_corrupt(weft_ipc_queue *q)

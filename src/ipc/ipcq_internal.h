@@ -6,7 +6,8 @@
  * "sides", each on cache lines of its own, then the ring of `capacity` bytes
  * (a power of two). Producers own the put side, consumers the get side:
  *
- *   put side: put_lock (robust, process-shared mutex: serialises producers),
+ *   put side: put_lock (a weft_shared_lock, robust against its owner's death:
+ *             serialises producers),
  *             tail (committed end of the data), not_empty (eventcount consumers
  *             sleep on; producers notify it)
  *   get side: get_lock (serialises consumers), head (committed start of the data),
@@ -64,6 +65,7 @@
 #include "internal/clock.h"
 #include "internal/eventcount.h"
 #include "weft/ipc.h"
+#include "weft/shared.h"
 
 #define IPCQ_MAGIC UINT64_C(0x3151504954464557) /* "WEFTIPQ1" in memory order */
 #define IPCQ_VERSION 1u
@@ -90,14 +92,14 @@ struct ipcq_shared {
      * head_seen is the producers' last look at head, kept so that a put reads
      * the consumers' line only when the ring looked full (a stale head only
      * under-states the room). Written and read by put_lock holders only. */
-    _Alignas(64) pthread_mutex_t put_lock;
+    _Alignas(64) weft_shared_lock put_lock;
     _Alignas(64) uint64_t tail;
     uint64_t head_seen;
     weft__ec not_empty; /* consumers sleep here; each put notifies */
 
     /* get side: the same for consumers; tail_seen is their last look at tail (a
      * stale tail only under-states what is there). */
-    _Alignas(64) pthread_mutex_t get_lock;
+    _Alignas(64) weft_shared_lock get_lock;
     _Alignas(64) uint64_t head;
     uint64_t tail_seen;
     weft__ec not_full; /* producers sleep here; each get notifies */
@@ -135,9 +137,10 @@ static inline uint64_t ipcq_record_size(uint64_t len)
     return IPCQ_REC_HDR + ((len + 7u) & ~UINT64_C(7));
 }
 
-/* Lock one side's robust mutex by the deadline. 0, -EBUSY (nonblock and held),
- * -ETIMEDOUT. A dead previous owner is absorbed here (see the crash argument). */
-int weft__ipcq_lock(pthread_mutex_t *m, const weft__deadline *d);
+/* Lock one side's robust lock within timeout seconds. 0, -EBUSY (timeout 0 and
+ * held), -ETIMEDOUT, -ENOTRECOVERABLE (never here: we always mark it
+ * consistent). A dead previous owner is absorbed here (see the crash argument). */
+int weft__ipcq_lock(weft_shared_lock *l, double timeout);
 
 /* Make a queue (ipcq.c): anonymous shared memory when memfd is NULL, else a
  * memfd whose descriptor is stored in *memfd. Options checked; opts->name unused. */

@@ -149,7 +149,7 @@ int weft_ipc_queue_put(weft_ipc_queue *q, const void *msg, size_t len, double ti
     uint64_t rec = ipcq_record_size(len);
     weft__deadline d = weft__deadline_in(timeout);
     struct ipcq_shared *sh = q->sh;
-    if ((rc = weft__ipcq_lock(&sh->put_lock, &d)) != 0)
+    if ((rc = weft__ipcq_lock(&sh->put_lock, timeout)) != 0)
         return rc == -EBUSY ? -WEFT_EFULL : rc;
     /* Relaxed: only put_lock holders store tail, and taking the lock ordered us
      * after the previous holder (or its death). */
@@ -164,7 +164,7 @@ int weft_ipc_queue_put(weft_ipc_queue *q, const void *msg, size_t len, double ti
         __atomic_store_n(&sh->tail, ipcq_word(ipcq_cnt(t) + 1, ipcq_off(t) + rec),
                          __ATOMIC_RELEASE);
     }
-    pthread_mutex_unlock(&sh->put_lock);
+    weft_shared_lock_release(&sh->put_lock);
     if (rc == 0)
         weft__ec_notify_all(&sh->not_empty, true);
     return rc;
@@ -191,7 +191,7 @@ int weft_ipc_queue_get(weft_ipc_queue *q, void *buf, size_t cap, size_t *len, do
         return rc;
     weft__deadline d = weft__deadline_in(timeout);
     struct ipcq_shared *sh = q->sh;
-    if ((rc = weft__ipcq_lock(&sh->get_lock, &d)) != 0)
+    if ((rc = weft__ipcq_lock(&sh->get_lock, timeout)) != 0)
         return rc == -EBUSY ? -WEFT_EEMPTY : rc;
     /* Relaxed: only get_lock holders store head (see put). */
     uint64_t h = __atomic_load_n(&sh->head, __ATOMIC_RELAXED), used = 0;
@@ -211,7 +211,7 @@ int weft_ipc_queue_get(weft_ipc_queue *q, void *buf, size_t cap, size_t *len, do
                          __ATOMIC_RELEASE);
         *len = n;
     }
-    pthread_mutex_unlock(&sh->get_lock);
+    weft_shared_lock_release(&sh->get_lock);
     if (rc == 0)
         weft__ec_notify_all(&sh->not_full, true);
     return rc;
