@@ -1,11 +1,12 @@
 /* weft/process.h: every call and error code, exit codes and signals, names,
  * arguments, data isolation, terminate/kill, join timeouts - each for fork and
  * for forkserver children. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 
 #include <math.h>
 
