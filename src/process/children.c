@@ -162,10 +162,13 @@ static void unwatch(weft_process *p)
             p->wnext->wprev = p->wprev;
         p->wprev = p->wnext = NULL;
         p->watched = false;
+        /* The reaper's reference; the last one frees the record. Under
+         * children_mu, which the fork handler takes: the reaper is never
+         * inside free() while another thread forks (glibc's malloc survives
+         * that, but older sanitizer allocators leave the child a held lock). */
+        weft__process_unref(p);
     }
     pthread_mutex_unlock(&children_mu);
-    if (was)
-        weft__process_unref(p); /* the reaper's */
 }
 
 /* Without pidfds (or when epoll refused one) some watched children cannot be
@@ -190,9 +193,13 @@ static void sweep(int ep)
                 epoll_ctl(ep, EPOLL_CTL_DEL, all[i]->waitfd, NULL); /* if added */
             unwatch(all[i]);
         }
-        weft__process_unref(all[i]);
     }
+    /* Frees under children_mu, as in unwatch(). */
+    pthread_mutex_lock(&children_mu);
+    for (size_t i = 0; i < n; i++)
+        weft__process_unref(all[i]);
     free(all);
+    pthread_mutex_unlock(&children_mu);
 }
 
 static void *reaper_main(void *arg)
