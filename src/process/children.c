@@ -110,9 +110,10 @@ WEFT_API size_t weft_active_children(weft_process **out, size_t cap)
             weft__process_unref(all[i]);
             continue;
         }
-        if (alive < cap)
+        if (alive < cap) {
+            weft__process_user_ref(all[i]);
             out[alive] = all[i]; /* the snapshot's reference becomes the caller's */
-        else
+        } else
             weft__process_unref(all[i]);
         alive++;
     }

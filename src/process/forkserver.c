@@ -362,6 +362,7 @@ static void lost_locked(void)
 
 static void lock_channel(void)
 {
+    weft__process_arm_fork_handlers(); /* before any fork of ours */
     pthread_mutex_lock(&fs_mu);
     holding_fs_mu = true;
 }

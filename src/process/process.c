@@ -27,6 +27,12 @@ void weft__process_ref(weft_process *p)
     __atomic_fetch_add(&p->refs, 1, __ATOMIC_RELAXED);
 }
 
+void weft__process_user_ref(weft_process *p)
+{
+    /* Relaxed: as for refs. */
+    __atomic_fetch_add(&p->users, 1, __ATOMIC_RELAXED);
+}
+
 void weft__process_unref(weft_process *p)
 {
     /* Release on the way down, acquire for the last owner, so every other
@@ -44,8 +50,10 @@ void weft__process_unref(weft_process *p)
 
 WEFT_API weft_process *weft_process_ref(weft_process *p)
 {
-    if (p && p->kind == WEFT__PROC_CHILD)
+    if (p && p->kind == WEFT__PROC_CHILD) {
+        weft__process_user_ref(p);
         weft__process_ref(p);
+    }
     return p;
 }
 
@@ -63,7 +71,7 @@ static weft_process *new_record(weft_process_fn fn, void *arg, const weft_proces
         memcpy(p->arg_copy, o->arg_bytes, o->arg_size);
         p->arg_size = o->arg_size;
     }
-    p->refs = 1;
+    p->refs = p->users = 1;
     p->kind = WEFT__PROC_CHILD;
     p->state = WEFT__PROC_NEW;
     p->method = (uint8_t)o->method;
@@ -88,6 +96,7 @@ WEFT_API int weft_process_new(weft_process **out, weft_process_fn fn, void *arg,
     if (!out || !fn || (o->arg_size && !o->arg_bytes) ||
         (unsigned)o->method > WEFT_START_FORKSERVER)
         return -EINVAL;
+    weft__process_arm_fork_handlers();
     weft_process *p = new_record(fn, arg, o);
     if (!p)
         return -ENOMEM;
@@ -190,7 +199,10 @@ WEFT_API void weft_process_free(weft_process *p)
 {
     if (!p || p->kind != WEFT__PROC_CHILD)
         return; /* NULL, or borrowed (current / parent process) */
-    if (__atomic_load_n(&p->state, __ATOMIC_ACQUIRE) == WEFT__PROC_RUNNING &&
+    /* The last user handle: exactly one free sees 0 (acq_rel, so it comes
+     * after the other handles' last uses). */
+    if (__atomic_sub_fetch(&p->users, 1, __ATOMIC_ACQ_REL) == 0 &&
+        __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) == WEFT__PROC_RUNNING &&
         p->gen == weft__fork_generation() && !weft__process_try_reap(p))
         weft__children_orphan(p);
     weft__process_unref(p);

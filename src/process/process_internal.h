@@ -41,6 +41,9 @@ struct weft_process {
     /* References: the caller's, the children list's while listed, the reaper's
      * while it watches the record. Atomic; the last unref frees the record. */
     uint32_t refs;
+    /* How many of those are user handles (new, ref, active_children); the
+     * free that takes it to 0 hands a running child to the reaper. Atomic. */
+    uint32_t users;
     uint32_t state;              /* enum weft__proc_state; atomic (acquire/release) */
     uint8_t kind;                /* enum weft__proc_kind, immutable */
     uint8_t method;              /* requested, immutable */
@@ -76,6 +79,7 @@ struct weft_process {
 /* ---- process.c ---- */
 void weft__process_ref(weft_process *p);
 void weft__process_unref(weft_process *p);
+void weft__process_user_ref(weft_process *p); /* one more user handle */
 /* Kernel-visible name from a full name (first 15 bytes). */
 void weft__process_set_os_name(const char *name);
 /* In a new child (fork or forkserver): PDEATHSIG, parent check, run fn, exit. */
@@ -125,6 +129,8 @@ weft_start_method weft__resolve_method(weft_start_method m);
 /* Whether this kernel has pidfds (checked once; WEFT_PROCESS_NO_PIDFD=1 in
  * the environment pretends it has not, for tests). */
 bool weft__have_pidfd(void);
+/* Install the module's fork handlers (once; see self.c for why not earlier). */
+void weft__process_arm_fork_handlers(void);
 int weft__pidfd_open(pid_t pid);
 
 #endif

@@ -3,7 +3,14 @@
  * start method and AUTO's thread check, pidfd support, and the fork and exit
  * handlers of the process module.
  *
- * Handler order. The atexit handler is registered by a constructor, before any
+ * Handler order. The fork handlers are installed on first use (the first
+ * process object or forkserver start), so after the thread registry's, which a
+ * constructor installs: prepare handlers run in reverse order, so the process
+ * module's locks (forkserver channel, then children list) are always taken
+ * before the registry's - also when the forkserver's own start forks while
+ * holding the channel lock. One order, no deadlock between two forking threads.
+ *
+ * The atexit handler is registered by a constructor, before any
  * weft thread can have armed the thread registry's wait at exit; atexit runs
  * handlers in reverse, so (as in Python) non-daemon threads are waited for
  * first, then daemon children are terminated and every child is joined. The
@@ -199,8 +206,19 @@ static void at_exit(void)
     weft__children_at_exit();
 }
 
-__attribute__((constructor)) static void process_init(void)
+static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
+
+static void install_fork_handlers(void)
 {
     pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+void weft__process_arm_fork_handlers(void)
+{
+    pthread_once(&fork_handlers_once, install_fork_handlers);
+}
+
+__attribute__((constructor)) static void process_init(void)
+{
     atexit(at_exit);
 }

@@ -61,8 +61,8 @@ static _Noreturn void intermediate(const struct scenario *s, int report, int don
 {
     weft_process *p;
     weft_process_opts o = {.daemon = s->daemon, .survive_parent = s->survive, .method = s->method};
-    if (weft_process_spawn(&p, s->daemon ? pt_sleep_long : write_done,
-                           (void *)(intptr_t)done_fd, &o) != 0)
+    if (weft_process_spawn(&p, s->daemon ? pt_sleep_long : write_done, (void *)(intptr_t)done_fd,
+                           &o) != 0)
         _exit(90);
     pid_t pid = weft_process_pid(p);
     pid_t fs = weft_forkserver_pid();
@@ -94,7 +94,8 @@ static int harness(const struct scenario *s)
     close(rep[1]);
     close(done[1]);
     pid_t child = 0, fs = 0;
-    if (read(rep[0], &child, sizeof child) != sizeof child || read(rep[0], &fs, sizeof fs) != sizeof fs)
+    if (read(rep[0], &child, sizeof child) != sizeof child ||
+        read(rep[0], &fs, sizeof fs) != sizeof fs)
         return 4;
     int cfd = pidfd_of(child); /* safe: I (or its forkserver) has not reaped it */
     if (cfd < 0)
@@ -145,8 +146,7 @@ static int run_scenario(struct scenario s)
 
 static void test_sigkill_takes_daemon_children(void **state)
 {
-    assert_int_equal(run_scenario((struct scenario){PT_METHOD(state), true, false, DIE_KILLED}),
-                     0);
+    assert_int_equal(run_scenario((struct scenario){PT_METHOD(state), true, false, DIE_KILLED}), 0);
 }
 
 /* Unlike Python, non-daemon children die with a killed parent too... */
@@ -159,8 +159,7 @@ static void test_sigkill_takes_other_children(void **state)
 /* ...unless they asked to survive it. */
 static void test_survive_parent(void **state)
 {
-    assert_int_equal(run_scenario((struct scenario){PT_METHOD(state), true, true, DIE_KILLED}),
-                     0);
+    assert_int_equal(run_scenario((struct scenario){PT_METHOD(state), true, true, DIE_KILLED}), 0);
 }
 
 static void test_exit_terminates_daemon_children(void **state)
@@ -171,8 +170,8 @@ static void test_exit_terminates_daemon_children(void **state)
 
 static void test_exit_joins_other_children(void **state)
 {
-    assert_int_equal(
-        run_scenario((struct scenario){PT_METHOD(state), false, false, EXIT_NORMALLY}), 0);
+    assert_int_equal(run_scenario((struct scenario){PT_METHOD(state), false, false, EXIT_NORMALLY}),
+                     0);
 }
 
 int main(void)

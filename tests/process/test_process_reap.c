@@ -32,9 +32,9 @@ static void test_cycles_leave_no_zombie(void **state)
     if (cycles < 200)
         cycles = 200;
     weft_process *warm;
-    assert_int_equal(weft_process_spawn(&warm, pt_return_arg, NULL,
-                                        &(weft_process_opts){.method = m}),
-                     0); /* the forkserver's socket is in place before we count */
+    assert_int_equal(
+        weft_process_spawn(&warm, pt_return_arg, NULL, &(weft_process_opts){.method = m}),
+        0); /* the forkserver's socket is in place before we count */
     assert_int_equal(weft_process_join(warm, 30.0), 0);
     weft_process_free(warm);
     int fds = count_fds();
