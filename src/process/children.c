@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "process/process_internal.h"
@@ -40,9 +41,10 @@ static weft_process *watch_head;
  * reachable (those records are the parent's business). */
 static weft_process *inherited_head, *inherited_watch;
 
-static int reaper_ep = -1; /* guarded by children_mu */
-static bool reaper_on;     /* written under children_mu; read relaxed */
-static bool reaper_sweeps; /* some watched child has no waitfd; relaxed */
+static int reaper_ep = -1;   /* guarded by children_mu */
+static int reaper_wake = -1; /* eventfd in the epoll set; guarded by children_mu */
+static bool reaper_on;       /* written under children_mu; read relaxed */
+static bool reaper_sweeps;   /* some watched child has no waitfd; relaxed */
 
 void weft__children_add(weft_process *p)
 {
@@ -172,35 +174,54 @@ static void unwatch(weft_process *p)
     pthread_mutex_unlock(&children_mu);
 }
 
+/* The reaper's list of records to look at. Static rather than a local so that
+ * a fork child, which has no reaper thread, still reaches what it inherits
+ * (leak checkers would report it otherwise). Used by the reaper thread alone. */
+static weft_process **sweep_buf;
+static size_t sweep_cap;
+
 /* Without pidfds (or when epoll refused one) some watched children cannot be
  * slept on: look at every watched child now and then. */
 static void sweep(int ep)
 {
+    size_t n = 0;
     pthread_mutex_lock(&children_mu);
-    size_t count = 0, n = 0;
+    size_t count = 0;
     for (weft_process *p = watch_head; p; p = p->wnext)
         count++;
-    weft_process **all = count ? malloc(count * sizeof *all) : NULL;
-    if (all)
-        for (weft_process *p = watch_head; p; p = p->wnext) {
-            weft__process_ref(p);
-            all[n++] = p;
+    if (count > sweep_cap) {
+        weft_process **bigger = realloc(sweep_buf, count * sizeof *bigger);
+        if (bigger) {
+            sweep_buf = bigger;
+            sweep_cap = count;
         }
+    }
+    for (weft_process *p = watch_head; p && n < sweep_cap; p = p->wnext) {
+        weft__process_ref(p);
+        sweep_buf[n++] = p;
+    }
     pthread_mutex_unlock(&children_mu);
     /* Reaping outside children_mu: the lock order is a record's mu first. */
     for (size_t i = 0; i < n; i++) {
-        if (weft__process_try_reap(all[i])) {
-            if (all[i]->waitfd >= 0)
-                epoll_ctl(ep, EPOLL_CTL_DEL, all[i]->waitfd, NULL); /* if added */
-            unwatch(all[i]);
+        if (weft__process_try_reap(sweep_buf[i])) {
+            if (sweep_buf[i]->waitfd >= 0) /* if it was added */
+                epoll_ctl(ep, EPOLL_CTL_DEL, sweep_buf[i]->waitfd, NULL);
+            unwatch(sweep_buf[i]);
         }
     }
     /* Frees under children_mu, as in unwatch(). */
     pthread_mutex_lock(&children_mu);
     for (size_t i = 0; i < n; i++)
-        weft__process_unref(all[i]);
-    free(all);
+        weft__process_unref(sweep_buf[i]);
     pthread_mutex_unlock(&children_mu);
+}
+
+static int reaper_wake_fd(void)
+{
+    pthread_mutex_lock(&children_mu);
+    int fd = reaper_wake;
+    pthread_mutex_unlock(&children_mu);
+    return fd;
 }
 
 static void *reaper_main(void *arg)
@@ -212,6 +233,11 @@ static void *reaper_main(void *arg)
         int n = epoll_wait(ep, ev, 16, sweeping ? 10 : -1);
         for (int i = 0; i < n; i++) {
             weft_process *p = ev[i].data.ptr;
+            if (!p) { /* woken: a child to sweep for */
+                uint64_t v;
+                (void)!read(reaper_wake_fd(), &v, sizeof v);
+                continue;
+            }
             if (!weft__process_try_reap(p))
                 continue;
             epoll_ctl(ep, EPOLL_CTL_DEL, p->waitfd, NULL);
@@ -229,8 +255,15 @@ static bool start_reaper(void)
     if (reaper_on)
         return true;
     int ep = epoll_create1(EPOLL_CLOEXEC);
-    if (ep < 0)
+    int wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    struct epoll_event wev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (ep < 0 || wake < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, wake, &wev) != 0) {
+        if (ep >= 0)
+            close(ep);
+        if (wake >= 0)
+            close(wake);
         return false;
+    }
     sigset_t all, old;
     sigfillset(&all);
     pthread_attr_t attr;
@@ -243,10 +276,12 @@ static bool start_reaper(void)
     pthread_attr_destroy(&attr);
     if (rc != 0) {
         close(ep);
+        close(wake);
         return false;
     }
     pthread_setname_np(t, "weft-reaper");
     reaper_ep = ep;
+    reaper_wake = wake;
     __atomic_store_n(&reaper_on, true, __ATOMIC_RELAXED);
     return true;
 }
@@ -267,11 +302,16 @@ void weft__children_orphan(weft_process *p)
     if (watch_head)
         watch_head->wprev = p;
     watch_head = p;
-    int ep = reaper_ep;
+    int ep = reaper_ep, wake = reaper_wake;
     pthread_mutex_unlock(&children_mu);
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = p};
-    if (p->waitfd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, p->waitfd, &ev) != 0)
+    if (p->waitfd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, p->waitfd, &ev) != 0) {
+        /* Relaxed store, then the eventfd write wakes the reaper, which reads
+         * the flag after epoll_wait returns (the syscalls order the two). */
         __atomic_store_n(&reaper_sweeps, true, __ATOMIC_RELAXED);
+        uint64_t one = 1;
+        (void)!write(wake, &one, sizeof one);
+    }
 }
 
 /* ---- fork ---- */
@@ -294,7 +334,9 @@ void weft__children_fork_child(void)
     head = tail = watch_head = NULL;
     if (reaper_ep >= 0)
         close(reaper_ep); /* our copy only; the parent's set is untouched */
-    reaper_ep = -1;
+    if (reaper_wake >= 0)
+        close(reaper_wake);
+    reaper_ep = reaper_wake = -1;
     reaper_on = false;
     reaper_sweeps = false;
     pthread_mutex_unlock(&children_mu);
