@@ -305,7 +305,8 @@ void weft__children_orphan(weft_process *p)
     int ep = reaper_ep, wake = reaper_wake;
     pthread_mutex_unlock(&children_mu);
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = p};
-    if (p->waitfd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, p->waitfd, &ev) != 0) {
+    int fd = weft__process_waitfd(p); /* outside children_mu: takes p->mu */
+    if (fd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
         /* Relaxed store, then the eventfd write wakes the reaper, which reads
          * the flag after epoll_wait returns (the syscalls order the two). */
         __atomic_store_n(&reaper_sweeps, true, __ATOMIC_RELAXED);

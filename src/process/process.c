@@ -4,11 +4,14 @@
  *
  * The fork path is kept lean: no /proc reads (the thread check is free in a
  * program that never had a second thread), one pidfd_open() after fork() and
- * nothing else beyond what fork() and waitid() cost. fork() itself is glibc's,
- * not clone3(CLONE_PIDFD) through syscall(): a raw clone would skip glibc's fork
- * bookkeeping (atfork handlers - weft's own registry among them - and the reset
- * of malloc and stdio locks). pidfd_open() right after fork() is race-free: the
- * pid cannot be reused before the child is reaped, and only weft reaps it.
+ * nothing else beyond what fork() and waitid() cost: the child's pidfd is only
+ * opened when something needs it (a timed join, a signal, the reaper). fork()
+ * itself is glibc's, not clone3(CLONE_PIDFD) through syscall(): a raw clone
+ * would skip glibc's fork bookkeeping (atfork handlers - weft's own registry
+ * among them - and the reset of malloc and stdio locks). pidfd_open() any time
+ * before the reap is race-free: the pid cannot be reused before the child is
+ * reaped, only weft reaps it, and it opens the pidfd under the lock that
+ * reaping takes.
  */
 #include <errno.h>
 #include <signal.h>
@@ -149,8 +152,7 @@ static int fork_spawn(weft_process *p)
         weft__become_child(p, parent, -1, parent);
         weft__process_child_run(p, parent, deathsig, p->arg_copy ? p->arg_copy : p->arg);
     }
-    p->pid = pid;
-    p->pidfd = p->waitfd = weft__pidfd_open(pid); /* -1: waitid() fallback */
+    p->pid = pid; /* the pidfd is opened when first needed (see wait.c) */
     return 0;
 }
 

@@ -55,9 +55,12 @@ struct weft_process {
     size_t arg_size;
     char name[WEFT_PROCESS_NAME_MAX];
     char ident[WEFT__IDENT_MAX]; /* "3" for Process-3, "3:1" for its child... */
-    /* Written by start before state becomes RUNNING (release), then immutable
-     * until the record dies. waitfd is what join polls: the pidfd of a fork
-     * child, the status pipe of a forkserver child. pidfd is -1 without pidfds. */
+    /* pid: written by start before state becomes RUNNING (release), then
+     * immutable. waitfd is what join polls: the status pipe of a forkserver
+     * child (set at start, like its pidfd, which is -1 without pidfds); the
+     * pidfd of a fork child, opened on first need (a timed join, a signal,
+     * the reaper) under mu, published with a release store - a spawn+join
+     * with no timeout never needs one. Closed only when the record dies. */
     pid_t pid;
     pid_t live_ppid; /* PARENT records only: see weft__become_child */
     int pidfd, waitfd;
@@ -89,6 +92,8 @@ _Noreturn void weft__process_child_run(weft_process *self, pid_t expect_parent, 
 /* ---- wait.c ---- */
 /* Non-blocking reap; true when the record is FINISHED (now or before). */
 bool weft__process_try_reap(weft_process *p);
+/* What to poll for p's end (opening a fork child's pidfd if needed); -1: none. */
+int weft__process_waitfd(weft_process *p);
 /* wait status (from waitpid) to Python's exitcode */
 int weft__process_code_of_status(int status);
 

@@ -66,7 +66,7 @@ static bool reap_fork_child(weft_process *p)
 static bool reap_forkserver_child(weft_process *p)
 {
     int code;
-    ssize_t n = read(p->waitfd, &code, sizeof code);
+    ssize_t n = read(p->waitfd, &code, sizeof code); /* set before RUNNING */
     if (n == (ssize_t)sizeof code)
         finish(p, code, WEFT__END_CODE);
     else if (n == 0)
@@ -88,6 +88,40 @@ bool weft__process_try_reap(weft_process *p)
     if (done)
         weft__children_remove(p); /* idempotent */
     return done;
+}
+
+/* The record's waitfd (acquire: it may have been opened lazily by another
+ * thread, under p->mu, after start). */
+static int waitfd_of(const weft_process *p)
+{
+    return __atomic_load_n(&p->waitfd, __ATOMIC_ACQUIRE);
+}
+
+/* Under p->mu: the pidfd of a fork child, opened on first need. Opening it
+ * now is as safe as right after fork(): the child is not reaped (reaping takes
+ * p->mu), so its pid is still its own. -1 when finished or without pidfds. */
+static int pidfd_locked(weft_process *p)
+{
+    if (p->pidfd < 0 && p->used == WEFT_START_FORK && state_of(p) != WEFT__PROC_FINISHED) {
+        int fd = weft__pidfd_open(p->pid);
+        if (fd >= 0) {
+            p->pidfd = fd;
+            /* Release: joiners polling waitfd without the lock see the fd. */
+            __atomic_store_n(&p->waitfd, fd, __ATOMIC_RELEASE);
+        }
+    }
+    return p->pidfd;
+}
+
+int weft__process_waitfd(weft_process *p)
+{
+    int fd = waitfd_of(p);
+    if (fd >= 0 || p->used != WEFT_START_FORK)
+        return fd;
+    pthread_mutex_lock(&p->mu);
+    fd = pidfd_locked(p);
+    pthread_mutex_unlock(&p->mu);
+    return fd;
 }
 
 /* 0 when p is a started child of the calling process, else the error. */
@@ -121,13 +155,19 @@ static struct timespec remaining(const weft__deadline *d)
 /* Sleep until the child looks finished or d passes; -ETIMEDOUT then. */
 static int wait_ready(weft_process *p, const weft__deadline *d)
 {
-    if (p->waitfd >= 0) {
-        struct pollfd pfd = {.fd = p->waitfd, .events = POLLIN};
+    /* Forever, fork child: one blocking waitid() that leaves the reaping to
+     * the caller, and no pidfd to open. A finite wait sleeps in ppoll() on
+     * the pidfd (opened now, if it was not). */
+    int fd = waitfd_of(p);
+    if (fd < 0 && !d->forever)
+        fd = weft__process_waitfd(p);
+    if (fd >= 0) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
         struct timespec r = d->forever ? (struct timespec){0, 0} : remaining(d);
         int n = ppoll(&pfd, 1, d->forever ? NULL : &r, NULL);
         return n == 0 ? -ETIMEDOUT : 0; /* EINTR: the caller looks again */
     }
-    if (d->forever) { /* no pidfd: wait for the exit, leave the reaping */
+    if (d->forever) { /* wait for the exit, leave the reaping */
         siginfo_t si;
         waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOWAIT);
         return 0;
@@ -217,19 +257,24 @@ static int send_signal(weft_process *p, int sig)
         return rc;
     if (state_of(p) == WEFT__PROC_FINISHED)
         return 0;
-    if (p->pidfd >= 0) {
+    if (p->used == WEFT_START_FORKSERVER) {
+        if (p->pidfd < 0) /* old kernel: the server signals, it alone reaps */
+            return weft__forkserver_signal(p, sig);
         /* The pidfd names this very process, reaped or not: a reused pid is
          * out of reach. ESRCH: it has been reaped meanwhile. */
         if (syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0) == 0 || errno == ESRCH)
             return 0;
         return -errno;
     }
-    if (p->used == WEFT_START_FORKSERVER)
-        return weft__forkserver_signal(p, sig);
-    /* No pidfd: the pid is ours until reaped, and reaping takes p->mu. */
+    /* A fork child: under p->mu it cannot be reaped, so it is still there
+     * (perhaps a zombie, which ignores signals) and its pid its own. */
     pthread_mutex_lock(&p->mu);
-    if (state_of(p) != WEFT__PROC_FINISHED && kill(p->pid, sig) < 0 && errno != ESRCH)
-        rc = -errno;
+    if (state_of(p) != WEFT__PROC_FINISHED) {
+        int fd = pidfd_locked(p);
+        long r = fd >= 0 ? syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) : kill(p->pid, sig);
+        if (r < 0 && errno != ESRCH)
+            rc = -errno;
+    }
     pthread_mutex_unlock(&p->mu);
     return rc;
 }
