@@ -329,16 +329,19 @@ void weft__children_fork_parent(void)
 
 void weft__children_fork_child(void)
 {
-    /* The parent's children are not ours; no reaper runs here. */
-    inherited_head = head;
-    inherited_watch = watch_head;
-    head = tail = watch_head = NULL;
-    if (reaper_ep >= 0)
-        close(reaper_ep); /* our copy only; the parent's set is untouched */
-    if (reaper_wake >= 0)
+    /* The parent's children are not ours; no reaper runs here. Only what
+     * needs changing is written (each page written costs the child a copy). */
+    if (head || watch_head) {
+        inherited_head = head;
+        inherited_watch = watch_head;
+        head = tail = watch_head = NULL;
+    }
+    if (__atomic_load_n(&reaper_on, __ATOMIC_RELAXED)) {
+        close(reaper_ep); /* our copies only; the parent's set is untouched */
         close(reaper_wake);
-    reaper_ep = reaper_wake = -1;
-    reaper_on = false;
-    reaper_sweeps = false;
+        reaper_ep = reaper_wake = -1;
+        reaper_on = false;
+        reaper_sweeps = false;
+    }
     pthread_mutex_unlock(&children_mu);
 }

@@ -330,8 +330,7 @@ static int start_locked(void)
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return -errno;
-    fflush(stdout); /* else the children would print it again */
-    fflush(stderr);
+    weft__flush_std_streams(); /* else the children would print it again */
     pid_t client = getpid();
     pid_t pid = fork();
     if (pid < 0) {
@@ -483,10 +482,11 @@ void weft__forkserver_fork_child(void)
 {
     /* The program's server is not ours: drop our copy of the channel (so the
      * server still sees end-of-file when the program goes). */
-    if (fs_sock >= 0)
+    if (fs_sock >= 0) {
         close(fs_sock);
-    fs_sock = -1;
-    fs_pid = 0;
+        fs_sock = -1;
+        fs_pid = 0;
+    }
     prepare_locked = holding_fs_mu = false;
     pthread_mutex_unlock(&fs_mu); /* held by this thread, one way or the other */
 }

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -109,13 +110,23 @@ WEFT_API int weft_process_new(weft_process **out, weft_process_fn fn, void *arg,
 
 /* ---- the child's side ---- */
 
+/* The calls a new child makes that its parent may never have made, through
+ * pointers bound when the library is loaded: with lazy binding, a call through
+ * the PLT would make every child look the symbol up and write its own copy of
+ * the GOT page (measured: a few microseconds per spawn). */
+static int (*const prctl_fn)(int, ...) = prctl;
+static pid_t (*const getppid_fn)(void) = getppid;
+static void (*const exit_fn)(int) __attribute__((noreturn)) = exit;
+
 void weft__process_set_os_name(const char *name)
 {
     char os_name[16]; /* the kernel keeps 15 bytes (TASK_COMM_LEN) */
-    size_t n = strnlen(name, sizeof os_name - 1);
+    size_t n = 0;
+    while (n < sizeof os_name - 1 && name[n])
+        n++;
     memcpy(os_name, name, n);
     os_name[n] = '\0';
-    prctl(PR_SET_NAME, os_name, 0, 0, 0);
+    prctl_fn(PR_SET_NAME, os_name, 0, 0, 0);
 }
 
 _Noreturn void weft__process_child_run(weft_process *self, pid_t expect_parent, bool deathsig,
@@ -123,16 +134,27 @@ _Noreturn void weft__process_child_run(weft_process *self, pid_t expect_parent, 
 {
     weft__process_set_os_name(self->name);
     if (deathsig) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        prctl_fn(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         /* The parent may have died before the line above: then we were
          * reparented already and the kernel will never send the signal. */
-        if (getppid() != expect_parent)
+        if (getppid_fn() != expect_parent)
             raise(SIGKILL);
     }
-    exit(self->fn(arg)); /* runs the child's atexit handlers, flushes stdio */
+    exit_fn(self->fn(arg)); /* runs the child's atexit handlers, flushes stdio */
 }
 
 /* ---- start through fork() ---- */
+
+void weft__flush_std_streams(void)
+{
+    /* __fpending() reads without taking the stream's lock: with nothing
+     * buffered (the usual case) the fork path writes nothing - every page the
+     * parent writes between forks costs a copy-on-write fault. */
+    if (__fpending(stdout) > 0)
+        fflush(stdout);
+    if (__fpending(stderr) > 0)
+        fflush(stderr);
+}
 
 static int fork_spawn(weft_process *p)
 {
@@ -143,8 +165,7 @@ static int fork_spawn(weft_process *p)
     /* Python flushes sys.stdout and sys.stderr before forking, so buffered
      * output is not written twice. Not fflush(NULL): that would wait for the
      * lock of every stream, stdin's too, which a reading thread may hold. */
-    fflush(stdout);
-    fflush(stderr);
+    weft__flush_std_streams();
     pid_t pid = fork();
     if (pid < 0)
         return -errno;

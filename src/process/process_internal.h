@@ -83,6 +83,9 @@ struct weft_process {
 void weft__process_ref(weft_process *p);
 void weft__process_unref(weft_process *p);
 void weft__process_user_ref(weft_process *p); /* one more user handle */
+/* Flush stdout and stderr if they hold output (before a fork: else the child
+ * would write it again), without touching them otherwise. */
+void weft__flush_std_streams(void);
 /* Kernel-visible name from a full name (first 15 bytes). */
 void weft__process_set_os_name(const char *name);
 /* In a new child (fork or forkserver): PDEATHSIG, parent check, run fn, exit. */

@@ -68,7 +68,7 @@ WEFT_API weft_process *weft_parent_process(void)
 
 void weft__become_child(weft_process *self, pid_t parent_pid, int parent_pidfd, pid_t live_ppid)
 {
-    snprintf(parent_record.name, sizeof parent_record.name, "%s", self_record->name);
+    memcpy(parent_record.name, self_record->name, sizeof parent_record.name);
     parent_record.kind = WEFT__PROC_PARENT;
     parent_record.state = WEFT__PROC_RUNNING;
     parent_record.pid = parent_pid;
