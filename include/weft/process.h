@@ -24,12 +24,12 @@
  *
  * The argument. By default fn receives `arg` itself, a pointer into the parent's
  * memory as it was at the fork (the child has its own copy: its writes are never
- * seen by the parent). With opts.arg_bytes/opts.arg_size the bytes are copied at
- * start and fn receives a pointer to the child's own copy (arg is then ignored);
- * this is the way to pass data to forkserver children.
+ * seen by the parent). With opts.arg_bytes/opts.arg_size the bytes are copied
+ * by weft_process_new() and fn receives a pointer to the child's own copy (arg
+ * is then ignored); this is the way to pass data to forkserver children.
  *
  * Start methods (Python's set_start_method):
- *   WEFT_START_FORK        fork() the caller. Fast (a few hundred microseconds).
+ *   WEFT_START_FORK        fork() the caller. Fast (spawn+join ~90 us here).
  *                          The child has only the thread that called start; with
  *                          other threads running, locks they held at that moment
  *                          stay locked in the child - why AUTO avoids it then.
@@ -44,6 +44,12 @@
  *                          only meaningful if it points to something that existed,
  *                          with the contents the child should see, when the
  *                          forkserver started (a string literal, a static table).
+ *                          The same holds for descriptors and signal
+ *                          dispositions: those of the program at that moment.
+ *                          The forkserver leaves when the program exits or dies
+ *                          (it sees end-of-file on its socket) and is started
+ *                          anew if it was killed. A child whose forkserver died
+ *                          before reporting ends with -EPIPE from exitcode().
  *   WEFT_START_AUTO        (default) FORK while the calling program has a single
  *                          thread (weft's own internal helper thread not
  *                          counted), FORKSERVER as soon as other threads run.
@@ -77,12 +83,19 @@
  * does not get it (it would die when that thread ends) and outlives a parent
  * killed by a signal; AUTO picks the forkserver in such a program anyway.
  *
- * Signals and pid reuse. join() sleeps in poll() on a pidfd (a descriptor for
- * the process itself) - no polling loop, no SIGCHLD handler - and terminate() and
- * kill() send through the pidfd, so a signal can never reach another process that
- * reused the pid. On kernels without pidfds (before Linux 5.3) weft falls back to
- * waitid() and to kill() under a lock that reaping also takes, which is equally
- * safe; only a join with a finite timeout then checks every few milliseconds.
+ * Signals and pid reuse. No polling loop, no SIGCHLD handler: join() without a
+ * timeout sleeps in one waitid() (that leaves the child to be reaped under a
+ * lock), a join with a timeout sleeps in ppoll() on a pidfd (a descriptor for
+ * the process itself; a fork child's is opened when first needed, a forkserver
+ * child's status pipe is polled), and terminate() and kill() send through the
+ * pidfd, under the lock that reaping takes, so a signal can never reach another
+ * process that reused the pid. On kernels without pidfds (before Linux 5.3)
+ * weft uses kill() under that lock (equally safe; forkserver children are
+ * signalled by the forkserver, their only reaper); only a join with a finite
+ * timeout then checks every few milliseconds. fork() is glibc's fork (not a raw
+ * clone3 with CLONE_PIDFD, which would skip the atfork handlers and glibc's own
+ * lock resets); the pidfd opened afterwards is just as exact, since the pid
+ * cannot be reused before weft reaps it.
  *
  * Handles. weft_process_new/spawn give the caller a reference, released with
  * weft_process_free(). weft_active_children() hands out new references; the

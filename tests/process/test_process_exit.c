@@ -57,7 +57,7 @@ struct scenario {
 };
 
 /* I: start the children, report their pids, then end as told. */
-static _Noreturn void intermediate(const struct scenario *s, int report, int done_fd)
+static _Noreturn void intermediate(const struct scenario *s, int report, int done_fd, int go)
 {
     weft_process *p;
     weft_process_opts o = {.daemon = s->daemon, .survive_parent = s->survive, .method = s->method};
@@ -69,6 +69,8 @@ static _Noreturn void intermediate(const struct scenario *s, int report, int don
     (void)!write(report, &pid, sizeof pid);
     (void)!write(report, &fs, sizeof fs);
     close(report);
+    char c;
+    (void)!read(go, &c, 1); /* H holds a pidfd of the child now */
     if (s->how == EXIT_NORMALLY)
         exit(0); /* the exit rule: terminate daemons, join the rest */
     for (;;)
@@ -80,8 +82,8 @@ static int harness(const struct scenario *s)
 {
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
         return 1;
-    int rep[2], done[2];
-    if (pipe(rep) != 0 || pipe(done) != 0)
+    int rep[2], done[2], go[2];
+    if (pipe(rep) != 0 || pipe(done) != 0 || pipe(go) != 0)
         return 2;
     pid_t i = fork();
     if (i < 0)
@@ -89,10 +91,12 @@ static int harness(const struct scenario *s)
     if (i == 0) {
         close(rep[0]);
         close(done[0]);
-        intermediate(s, rep[1], done[1]);
+        close(go[1]);
+        intermediate(s, rep[1], done[1], go[0]);
     }
     close(rep[1]);
     close(done[1]);
+    close(go[0]);
     pid_t child = 0, fs = 0;
     if (read(rep[0], &child, sizeof child) != sizeof child ||
         read(rep[0], &fs, sizeof fs) != sizeof fs)
@@ -100,6 +104,7 @@ static int harness(const struct scenario *s)
     int cfd = pidfd_of(child); /* safe: I (or its forkserver) has not reaped it */
     if (cfd < 0)
         return 5;
+    (void)!write(go[1], "g", 1);
     int rc = 0;
     double t0 = weft_test_now();
     if (s->how == DIE_KILLED) {

@@ -180,6 +180,36 @@ static void test_forkserver_restarts(void **state)
     assert_int_equal(pt_zombies_of(getpid()), 0); /* the old server was reaped */
 }
 
+static weft_event release_thread = WEFT_EVENT_INIT;
+
+static void *wait_for_release(void *arg)
+{
+    weft_event_wait(&release_thread, WEFT_FOREVER);
+    return arg;
+}
+
+/* A fork child's exit() does not wait for the parent's non-daemon threads
+ * (they do not exist there); the parent's exit rule is untouched. */
+static void test_child_exit_ignores_parent_threads(void **state)
+{
+    weft_thread *t;
+    assert_int_equal(weft_thread_start(&t, wait_for_release, NULL,
+                                       &(weft_thread_opts){.name = "held", .daemon = false}),
+                     0);
+    weft_process *p;
+    assert_int_equal(weft_process_spawn(&p, pt_return_arg, (void *)5,
+                                        &(weft_process_opts){.method = WEFT_START_FORK}),
+                     0);
+    assert_int_equal(weft_process_join(p, 60.0), 0);
+    int code = -1;
+    assert_int_equal(weft_process_exitcode(p, &code), 0);
+    assert_int_equal(code, 5);
+    weft_process_free(p);
+    weft_event_set(&release_thread);
+    assert_int_equal(weft_thread_join(t, 60.0, NULL), 0);
+    weft_thread_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_many_starts_with_busy_threads),
         cmocka_unit_test(test_forkserver_reports_like_fork),
         cmocka_unit_test(test_forkserver_restarts),
+        cmocka_unit_test(test_child_exit_ignores_parent_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
