@@ -83,16 +83,17 @@
  * does not get it (it would die when that thread ends) and outlives a parent
  * killed by a signal; AUTO picks the forkserver in such a program anyway.
  *
- * Signals and pid reuse. No polling loop, no SIGCHLD handler: join() without a
- * timeout sleeps in one waitid() (that leaves the child to be reaped under a
- * lock), a join with a timeout sleeps in ppoll() on a pidfd (a descriptor for
- * the process itself; a fork child's is opened when first needed, a forkserver
- * child's status pipe is polled), and terminate() and kill() send through the
- * pidfd, under the lock that reaping takes, so a signal can never reach another
- * process that reused the pid. On kernels without pidfds (before Linux 5.3)
- * weft uses kill() under that lock (equally safe; forkserver children are
- * signalled by the forkserver, their only reaper); only a join with a finite
- * timeout then checks every few milliseconds. fork() is glibc's fork (not a raw
+ * Signals and pid reuse. No polling loop, no SIGCHLD handler: joining a fork
+ * child without a timeout sleeps in one waitid() (which leaves the child to be
+ * reaped under a lock); with a timeout, in ppoll() on the child's pidfd (a
+ * descriptor for the process itself, opened when first needed); a forkserver
+ * child's join sleeps in ppoll() on its status pipe. terminate() and kill() of
+ * a fork child send through the pidfd, under the lock that reaping takes, so a
+ * signal can never reach another process that reused the pid. Forkserver children are signalled by
+ * the forkserver, their only reaper, in the thread that reaps them (same guarantee); each one costs
+ * the program a single descriptor while it runs. On kernels without pidfds (before Linux 5.3) weft
+ * uses kill() under the reaping lock (equally safe); only a join with a finite timeout then checks
+ * every few milliseconds. fork() is glibc's fork (not a raw
  * clone3 with CLONE_PIDFD, which would skip the atfork handlers and glibc's own
  * lock resets); the pidfd opened afterwards is just as exact, since the pid
  * cannot be reused before weft reaps it.

@@ -5,14 +5,15 @@
  *
  * Channel: one AF_UNIX stream socket. The client sends a request (struct
  * fs_req, then arg_size argument bytes); the server forks and answers with the
- * pid (or -errno) and two descriptors passed with SCM_RIGHTS:
- *   - the read end of a status pipe: when the child has ended the server reaps
- *     it and writes its exitcode (4 bytes, Python's convention) into the pipe,
- *     then closes it. The client's join sleeps in poll() on that pipe.
- *   - a pidfd of the child, opened by the server before it can reap the child
- *     (so it names the child and nothing else): terminate/kill send through it.
- *     Without pidfds the client asks the server to signal instead; the server
- *     reaps and signals in one thread, so it never signals a reaped pid.
+ * pid (or -errno) and one descriptor passed with SCM_RIGHTS: the read end of
+ * a status pipe. When the child has ended the server reaps it and writes its
+ * exitcode (4 bytes, Python's convention) into the pipe, then closes it; the
+ * client's join sleeps in poll() on that pipe. terminate/kill are requests to
+ * the server, which reaps and signals in its one thread, so it never signals
+ * a reaped pid. (The server could also pass a pidfd it opened before reaping;
+ * the protocol allows a second descriptor. It does not: that would double the
+ * descriptors a program holds per running forkserver child - 500 children
+ * would need 1000 and hit the usual limit of 1024 - for no gain in safety.)
  * Lifetime: the server leaves (_exit, never running the program's atexit
  * handlers) when it reads end-of-file, which happens when the program exits or
  * dies - every other copy of the client's socket is closed by the fork handler
@@ -230,13 +231,9 @@ static void server_spawn(int sock, const struct fs_req *r, void *bytes)
         send_reply(sock, err, -1, -1);
         return;
     }
-    /* Not reaped before the next loop turn, so this pidfd is the child's. */
-    int pidfd = weft__pidfd_open(pid);
     srv_table[srv_len++] = (struct fs_entry){.pid = pid, .wfd = pfd[1]};
-    send_reply(sock, pid, pfd[0], pidfd);
+    send_reply(sock, pid, pfd[0], -1);
     close(pfd[0]);
-    if (pidfd >= 0)
-        close(pidfd);
 }
 
 static void server_reap(void)

@@ -258,7 +258,7 @@ static int send_signal(weft_process *p, int sig)
     if (state_of(p) == WEFT__PROC_FINISHED)
         return 0;
     if (p->used == WEFT_START_FORKSERVER) {
-        if (p->pidfd < 0) /* old kernel: the server signals, it alone reaps */
+        if (p->pidfd < 0) /* the server signals: it alone reaps */
             return weft__forkserver_signal(p, sig);
         /* The pidfd names this very process, reaped or not: a reused pid is
          * out of reach. ESRCH: it has been reaped meanwhile. */

@@ -160,6 +160,36 @@ static void test_active_children(void **state)
     assert_true(pt_wait_gone(last, 30.0));
 }
 
+/* Many children at once: each running fork child costs no descriptor, each
+ * forkserver child one (its status pipe); all are joined, none is left. */
+static void test_many_at_once(void **state)
+{
+    weft_start_method m = PT_METHOD(state);
+    int n = WEFT_TEST_SCALE(400);
+    if (n < 100)
+        n = 100;
+    weft_process **all = calloc((size_t)n, sizeof *all);
+    assert_non_null(all);
+    int fds = count_fds();
+    for (int i = 0; i < n; i++)
+        assert_int_equal(weft_process_spawn(&all[i], sleep_a_bit, (void *)300,
+                                            &(weft_process_opts){.method = m}),
+                         0);
+    int during = count_fds() - fds;
+    assert_true(during <= (m == WEFT_START_FORK ? 0 : n) + 1);
+    assert_int_equal(weft_active_children(NULL, 0), (size_t)n);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(weft_process_join(all[i], 60.0), 0);
+        int code = -1;
+        assert_int_equal(weft_process_exitcode(all[i], &code), 0);
+        assert_int_equal(code, 0);
+        weft_process_free(all[i]);
+    }
+    free(all);
+    assert_int_equal(count_fds(), fds);
+    assert_int_equal(pt_zombies_of(getpid()), 0);
+}
+
 struct joiner {
     weft_process *p;
     int rc, code;
@@ -202,7 +232,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         PT_BOTH(test_cycles_leave_no_zombie), PT_BOTH(test_free_without_join),
         PT_BOTH(test_free_after_end),         PT_BOTH(test_active_children),
-        PT_BOTH(test_concurrent_joiners),
+        PT_BOTH(test_concurrent_joiners),     PT_BOTH(test_many_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
