@@ -12,15 +12,18 @@
  *     weft_process_exitcode(p, &code);        // 0
  *     weft_process_free(p);
  *
- * The child. A child runs fn(arg) in its own process and leaves with exit() of
- * fn's return value, so its exit code is that value's low 8 bits (0..255), as
- * exit() gives; a child killed by signal S reports -S (Python's convention). The
- * child's stdio is flushed and its atexit handlers run - including handlers the
- * program registered before the start, which the child inherited (plain C fork
- * semantics; a handler that must only run in the parent can compare getpid()).
- * weft's own exit work (waiting for threads, reaping processes) acts only on
- * threads and processes the child itself started. The parent flushes stdout and
- * stderr before each start so buffered output is not printed twice.
+ * The child. A child runs fn(arg) in its own process and then ends as Python's
+ * children do (the target returns, then os._exit): it waits for the non-daemon
+ * threads it started, terminates its daemon children and joins its other
+ * children, flushes stdout and stderr, and leaves with _exit() of fn's return
+ * value - so its exit code is that value's low 8 bits (0..255); a child killed
+ * by signal S reports -S (Python's convention). No atexit handler runs in the
+ * child: not those the program registered before the start (they belong to the
+ * parent: a handler that removes a temporary file must not run in every child),
+ * nor any the child registered. Streams other than stdout and stderr that fn
+ * opened are not flushed for it: close them (or call exit() yourself, which
+ * gives C's full exit, handlers and all). The parent flushes stdout and stderr
+ * before each start so buffered output is not printed twice.
  *
  * The argument. By default fn receives `arg` itself, a pointer into the parent's
  * memory as it was at the fork (the child has its own copy: its writes are never

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "internal/forkgen.h"
+#include "thread/thread_internal.h"
 #include "process/process_internal.h"
 
 void weft__process_ref(weft_process *p)
@@ -116,7 +117,7 @@ WEFT_API int weft_process_new(weft_process **out, weft_process_fn fn, void *arg,
  * the GOT page (measured: a few microseconds per spawn). */
 static int (*const prctl_fn)(int, ...) = prctl;
 static pid_t (*const getppid_fn)(void) = getppid;
-static void (*const exit_fn)(int) __attribute__((noreturn)) = exit;
+static void (*const exit_fn)(int) __attribute__((noreturn)) = _exit;
 
 void weft__process_set_os_name(const char *name)
 {
@@ -140,7 +141,16 @@ _Noreturn void weft__process_child_run(weft_process *self, pid_t expect_parent, 
         if (getppid_fn() != expect_parent)
             raise(SIGKILL);
     }
-    exit_fn(self->fn(arg)); /* runs the child's atexit handlers, flushes stdio */
+    int code = self->fn(arg);
+    /* Python's end of a child (BaseProcess._bootstrap, then os._exit): wait for
+     * the non-daemon threads the child started, terminate its daemon children
+     * and join the others, flush stdout and stderr - and run no atexit handler,
+     * neither those the program registered before the fork (they belong to the
+     * parent) nor the child's own. */
+    weft__registry_wait_non_daemon();
+    weft__children_at_exit();
+    weft__flush_std_streams();
+    exit_fn(code);
 }
 
 /* ---- start through fork() ---- */

@@ -179,6 +179,72 @@ static void test_exit_joins_other_children(void **state)
                      0);
 }
 
+/* The end of a child is Python's: the program's atexit handlers (registered
+ * before the start) do not run in it, the non-daemon threads it started are
+ * waited for, and what it printed to stdout is flushed. */
+static int marker_fd = -1; /* where the program's handler would write */
+
+static void program_handler(void)
+{
+    if (marker_fd >= 0)
+        (void)!write(marker_fd, "H", 1);
+}
+
+static void *slow_thread(void *arg)
+{
+    weft_test_sleep(0.2);
+    (void)!write(*(int *)arg, "T", 1); /* written only if the child waited */
+    return NULL;
+}
+
+static int child_with_thread(void *arg)
+{
+    weft_thread *t;
+    if (weft_thread_start(&t, slow_thread, arg, NULL) != 0)
+        return 1;
+    weft_thread_free(t);
+    printf("buffered"); /* no newline, no flush: the child's end flushes it */
+    return 7;
+}
+
+static void test_child_end_is_pythons(void **state)
+{
+    static bool registered;
+    int p[2], out[2];
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(pipe(out), 0);
+    marker_fd = p[1];
+    if (!registered) {
+        atexit(program_handler);
+        registered = true;
+    }
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(out[1], 1); /* the child's stdout: a pipe we read */
+    weft_process *c;
+    int rc = weft_process_spawn(&c, child_with_thread, &p[1],
+                                &(weft_process_opts){.method = PT_METHOD(state)});
+    dup2(saved, 1);
+    close(saved);
+    close(out[1]);
+    assert_int_equal(rc, 0);
+    int code = -1;
+    assert_int_equal(weft_process_join(c, 10), 0);
+    assert_int_equal(weft_process_exitcode(c, &code), 0);
+    assert_int_equal(code, 7);
+    weft_process_free(c);
+    marker_fd = -1;
+    close(p[1]);
+    char buf[16] = {0};
+    assert_int_equal(read(p[0], buf, sizeof buf), 1);
+    assert_string_equal(buf, "T"); /* the thread's mark, and no "H" */
+    char text[32] = {0};
+    assert_int_equal(read(out[0], text, sizeof text - 1), 8);
+    assert_string_equal(text, "buffered");
+    close(p[0]);
+    close(out[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +253,7 @@ int main(void)
         PT_BOTH(test_survive_parent),
         PT_BOTH(test_exit_terminates_daemon_children),
         PT_BOTH(test_exit_joins_other_children),
+        PT_BOTH(test_child_end_is_pythons),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
