@@ -228,7 +228,7 @@ static weft_thread *next_to_wait_for(void)
     return found;
 }
 
-static void wait_for_non_daemon_threads(void)
+void weft__registry_wait_non_daemon(void)
 {
     if (!__atomic_load_n(&wait_at_exit, __ATOMIC_RELAXED))
         return;
@@ -244,7 +244,7 @@ static pthread_once_t exit_wait_once = PTHREAD_ONCE_INIT;
 
 static void install_exit_wait(void)
 {
-    atexit(wait_for_non_daemon_threads);
+    atexit(weft__registry_wait_non_daemon);
 }
 
 void weft__registry_arm_exit_wait(void)

@@ -58,6 +58,10 @@ void weft__registry_add(weft_thread *t);    /* takes a registry reference */
 /* Leave the registry and set `finished`, atomically with respect to fork(). */
 void weft__registry_finish(weft_thread *t);
 void weft__registry_arm_exit_wait(void);    /* install the atexit wait, once */
+/* Python's exit rule for threads: join every non-daemon thread this process
+ * started (unless weft_thread_wait_at_exit(false)). The atexit handler, and the
+ * end of a weft child process. */
+void weft__registry_wait_non_daemon(void);
 void weft__set_current(weft_thread *t);     /* the calling thread's record */
 unsigned long weft__next_thread_number(void);
 
