@@ -83,7 +83,7 @@ static void producer(struct ipc_row *r, int p, unsigned char *buf)
 static void consumer(struct ipc_row *r, int c, unsigned char *buf)
 {
     struct bench_tally t = {0};
-    uint64_t v;
+    uint64_t v = 0;
     int rc;
     while ((rc = get_msg(r, buf, &v)) == 1)
         bench_tally_add(&t, v);

@@ -10,8 +10,8 @@ SECS=${1:-20}
 OUT=${FUZZ_BUILD:-$SRC/build/fuzz}
 CLANG=${CLANG:-clang}
 mkdir -p "$OUT"
-# The library sources a target needs, compiled into it with the fuzzer's flags.
-LIB="$SRC/src/ipc/ipcq.c $SRC/src/ipc/ipcq_ops.c $SRC/src/internal/clock.c $SRC/src/internal/futex.c"
+# The library, compiled into each target with the fuzzer's flags.
+LIB=$(ls "$SRC"/src/*/*.c)
 for t in "$SRC"/tests/fuzz/fuzz_*.c; do
     name=$(basename "$t" .c)
     bin=$OUT/$name
