@@ -55,7 +55,14 @@
  *                          before reporting ends with -EPIPE from exitcode().
  *   WEFT_START_AUTO        (default) FORK while the calling program has a single
  *                          thread (weft's own internal helper thread not
- *                          counted), FORKSERVER as soon as other threads run.
+ *                          counted), FORKSERVER as soon as other threads run -
+ *                          unless the child is given a plain `arg` pointer
+ *                          (not NULL, no arg_bytes): that shares the caller's
+ *                          memory as it is now (a weft_ipc_queue, a Value, a
+ *                          struct), which only FORK can hand over, so AUTO
+ *                          forks then. Pass arg_bytes (or NULL) to let AUTO use
+ *                          the forkserver in a threaded program; choose FORK or
+ *                          FORKSERVER explicitly to decide yourself.
  *                          Checked at every start: free while the program has
  *                          never had a second thread, one read of /proc/self/stat
  *                          afterwards.

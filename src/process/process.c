@@ -196,7 +196,8 @@ WEFT_API int weft_process_start(weft_process *p)
     if (!__atomic_compare_exchange_n(&p->state, &expected, WEFT__PROC_STARTING, false,
                                      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
         return -EALREADY;
-    weft_start_method m = weft__resolve_method((weft_start_method)p->method);
+    weft_start_method m =
+        weft__resolve_method((weft_start_method)p->method, !p->arg_copy && p->arg);
     int rc = m == WEFT_START_FORKSERVER ? weft__forkserver_spawn(p) : fork_spawn(p);
     if (rc != 0) {
         __atomic_store_n(&p->state, WEFT__PROC_NEW, __ATOMIC_RELEASE);

@@ -133,7 +133,7 @@ void weft__become_child(weft_process *self, pid_t parent_pid, int parent_pidfd, 
 /* Next default name: "Process-N" or "Process-<ident>:N"; fills ident too. */
 void weft__next_default_name(char *name, size_t nsize, char *ident, size_t isize);
 /* The start method AUTO resolves to now. */
-weft_start_method weft__resolve_method(weft_start_method m);
+weft_start_method weft__resolve_method(weft_start_method m, bool pointer_arg);
 /* Whether this kernel has pidfds (checked once; WEFT_PROCESS_NO_PIDFD=1 in
  * the environment pretends it has not, for tests). */
 bool weft__have_pidfd(void);

@@ -128,12 +128,17 @@ static bool other_threads_run(void)
     return n > 1;
 }
 
-weft_start_method weft__resolve_method(weft_start_method m)
+weft_start_method weft__resolve_method(weft_start_method m, bool pointer_arg)
 {
     if (m == WEFT_START_AUTO)
         m = (weft_start_method)__atomic_load_n(&default_method, __ATOMIC_RELAXED);
     if (m != WEFT_START_AUTO)
         return m;
+    /* A plain pointer argument shares the caller's memory as it is now (a
+     * queue, a Value, a struct on its stack): only fork can hand that over -
+     * the forkserver's children see memory as it was when the server started. */
+    if (pointer_arg)
+        return WEFT_START_FORK;
     return other_threads_run() ? WEFT_START_FORKSERVER : WEFT_START_FORK;
 }
 

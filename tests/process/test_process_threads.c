@@ -26,7 +26,8 @@ static void test_reaper_not_counted(void **state)
     assert_int_equal(weft_process_kill(all[0]), 0);
     weft_process_free(all[0]);
     assert_true(pt_wait_gone(pid, 30.0));
-    assert_int_equal(weft_process_spawn(&p, pt_return_arg, (void *)4, NULL), 0);
+    /* NULL argument: a pointer would make AUTO fork whatever the threads */
+    assert_int_equal(weft_process_spawn(&p, pt_return_arg, NULL, NULL), 0);
 #ifndef WEFT_TSAN /* TSan starts a helper thread of its own with the first thread */
     assert_int_equal(weft_process_start_method(p), WEFT_START_FORK);
 #endif
@@ -76,7 +77,7 @@ static int busy_child(void *arg)
     char *s = malloc(100);
     if (!s)
         return 1;
-    snprintf(s, 100, "%d", (int)(intptr_t)arg);
+    snprintf(s, 100, "%d", *(const int *)arg);
     int v = atoi(s);
     free(s);
     return v;
@@ -97,7 +98,11 @@ static void test_many_starts_with_busy_threads(void **state)
     double t0 = weft_test_now();
     for (int i = 0; i < n; i++) {
         weft_process *p;
-        assert_int_equal(weft_process_spawn(&p, busy_child, (void *)(intptr_t)(i % 200), NULL), 0);
+        int v = i % 200; /* by value (copied bytes), so AUTO may use the forkserver */
+        assert_int_equal(weft_process_spawn(&p, busy_child, NULL,
+                                            &(weft_process_opts){.arg_bytes = &v,
+                                                                 .arg_size = sizeof v}),
+                         0);
         assert_int_equal(weft_process_start_method(p), WEFT_START_FORKSERVER);
         assert_int_equal(weft_process_join(p, 60.0), 0);
         int code = -1;
@@ -106,6 +111,17 @@ static void test_many_starts_with_busy_threads(void **state)
         weft_process_free(p);
     }
     double took = weft_test_now() - t0;
+    /* A plain pointer shares the caller's memory as it is now: AUTO forks even
+     * with threads running (the forkserver could not hand it over). */
+    static int shared_value = 42;
+    weft_process *p;
+    assert_int_equal(weft_process_spawn(&p, busy_child, &shared_value, NULL), 0);
+    assert_int_equal(weft_process_start_method(p), WEFT_START_FORK);
+    int code = -1;
+    assert_int_equal(weft_process_join(p, 60.0), 0);
+    assert_int_equal(weft_process_exitcode(p, &code), 0);
+    assert_int_equal(code, 42);
+    weft_process_free(p);
     stop_hammers();
     assert_true(took < 120.0);
     assert_true(hammer_count > 0);
