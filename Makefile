@@ -17,8 +17,10 @@ CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
 # Debian packages each target needs.
 BUILD_PKGS := build-essential cmake pkg-config libcmocka-dev
 BENCH_PKGS := $(BUILD_PKGS) python3 golang-go libglib2.0-dev
+FUZZ_PKGS  := clang libclang-rt-14-dev
+FUZZ_SECONDS ?= 20
 
-.PHONY: all demo test test-asan test-tsan test-install bench install deps deps-bench clean format
+.PHONY: all demo test test-asan test-tsan test-install test-fuzz bench install deps deps-bench clean format
 
 all: deps
 	$(CMAKE) -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release
@@ -33,7 +35,7 @@ deps-bench:
 demo: all
 	$(BUILD)/release/weft tour
 
-test: test-asan test-tsan test-install
+test: test-asan test-tsan test-install test-fuzz
 
 test-asan: deps
 	$(CMAKE) -S . -B $(BUILD)/asan -DCMAKE_BUILD_TYPE=Debug -DWEFT_SANITIZE=address -DWEFT_BENCH=OFF
@@ -53,6 +55,11 @@ test-tsan: deps
 # prefix, then build programs against it with pkg-config and find_package.
 test-install: all
 	sh tests/install/check-install.sh $(BUILD)/release
+
+# libFuzzer targets (tests/fuzz/), each for FUZZ_SECONDS from its seed corpus.
+test-fuzz:
+	@sh tools/ensure-packages.sh $(FUZZ_PKGS)
+	sh tools/fuzz.sh $(FUZZ_SECONDS)
 
 bench: deps-bench
 	$(CMAKE) -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release

@@ -127,6 +127,18 @@ double bench_percentile(double *v, long k, double p);
 #define BENCH_FIB_RESULT 75025u
 #define BENCH_PF_STEPS 1000
 
+/* Process rows: the shared page of shared_counter_lock_per_increment_2procs (a
+ * MAP_SHARED mapping made before the fork): the start gate, the counter and the
+ * lock under test (weft_shared_lock or a robust process-shared pthread mutex),
+ * each on its own cache line. */
+struct bench_proc_area {
+    _Alignas(64) atomic_int gate;
+    _Alignas(64) long counter; /* guarded by the lock below */
+    _Alignas(64) unsigned char lock[64];
+};
+int64_t bench_run_2procs(const char *impl, struct bench_proc_area *area,
+                         void (*body)(struct bench_proc_area *area, long iters), long n);
+
 /* Implementations: bench_weft.c, bench_executor.c, peer_pthread.c and
  * peer_pthread_pool.c. */
 
@@ -146,6 +158,11 @@ double weft_empty_tasks(long n);
 double weft_fib_recursive(long n);
 double weft_parallel_for_2threads(long n);
 
+double weft_process_spawn_fork(long n);
+double weft_process_spawn_forkserver(long n);
+double weft_shared_lock_ar(long n);
+double weft_shared_counter_2procs(long n);
+
 double pthread_spawn_join(long n);
 double pthread_lock_acquire_release(long n);
 double pthread_counter_2threads(long n);
@@ -158,5 +175,22 @@ double pthread_prio_put_get(long n);
 double pthread_queue_handoff(long n);
 double pthread_empty_tasks(long n);
 double pthread_parallel_for_2threads(long n);
+/* peer_raw_process.c: the "pthread" column of the process rows holds raw OS calls:
+ * fork()+waitpid(), and a PTHREAD_PROCESS_SHARED + PTHREAD_MUTEX_ROBUST mutex. */
+double raw_fork_waitpid(long n);
+double raw_robust_mutex_ar(long n);
+double raw_robust_counter_2procs(long n);
+
+/* bench_ipc.c: the queue between processes; its raw column is a pipe(2) carrying
+ * the same messages (memcpy bandwidth on the 1 MiB row). */
+double weft_ipcq_64_1p1c(long n);
+double weft_ipcq_64_2p2c(long n);
+double weft_ipcq_1mib(long n);
+double raw_pipe_64_1p1c(long n);
+double raw_pipe_64_2p2c(long n);
+double raw_memcpy_1mib(long n);
+/* pipe_roundtrip_64B: weft's duplex Pipe; raw: two pipe(2)s. */
+double weft_pipe_roundtrip(long n);
+double raw_pipe_roundtrip(long n);
 
 #endif

@@ -19,10 +19,14 @@
  *
  * Exit status: 0, 3 when an exactness check failed, 1 on any other error.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "weft/common.h"
@@ -74,6 +78,25 @@ static const struct bench benches[] = {
      "(both workers block, the children never run)"},
     {"parallel_for_speedup_2threads", "x", STAT_MEDIAN, 100000, weft_parallel_for_2threads,
      pthread_parallel_for_2threads, NULL, NULL},
+    /* process rows: n spawn+join cycles; n lock round trips; n increments */
+    {"process_spawn_join_fork", "us/op", STAT_MEDIAN, 2000, weft_process_spawn_fork,
+     raw_fork_waitpid, NULL, NULL},
+    {"process_spawn_join_forkserver", "us/op", STAT_MEDIAN, 2000,
+     weft_process_spawn_forkserver, NULL, NULL,
+     "there is no raw forkserver to compare with (raw fork+waitpid is the fork row)"},
+    {"shared_lock_acquire_release", "ns/op", STAT_MIN, 20000000, weft_shared_lock_ar,
+     raw_robust_mutex_ar, NULL, NULL},
+    {"shared_counter_lock_per_increment_2procs", "ns/incr", STAT_MEDIAN, 4000000,
+     weft_shared_counter_2procs, raw_robust_counter_2procs, NULL, NULL},
+    /* queue between processes: n messages moved; the 1 MiB row: n messages */
+    {"ipc_queue_64B_1prod_1cons", "msgs/s", STAT_MEDIAN, 4000000, weft_ipcq_64_1p1c,
+     raw_pipe_64_1p1c, NULL, NULL},
+    {"ipc_queue_64B_2prod_2cons", "msgs/s", STAT_MEDIAN, 4000000, weft_ipcq_64_2p2c,
+     raw_pipe_64_2p2c, NULL, NULL},
+    {"ipc_queue_1MiB_throughput", "GB/s", STAT_MEDIAN, 2000, weft_ipcq_1mib, raw_memcpy_1mib,
+     NULL, NULL},
+    {"pipe_roundtrip_64B", "us/rtt", STAT_MEDIAN, 100000, weft_pipe_roundtrip,
+     raw_pipe_roundtrip, NULL, NULL},
 };
 
 double bench_aux;
@@ -140,11 +163,50 @@ double bench_cpu_speedup(const char *impl, const struct bench_cpu_ctx seq[2],
 double bench_counter_result(const char *impl, long counter, long total, int64_t t0, int64_t t1)
 {
     if (counter != total) {
-        bench_fail("%s counter_lock_per_increment_2threads: counter %ld, expected %ld", impl,
+        bench_fail("%s counter row: counter %ld, expected %ld", impl,
                    counter, total);
         return -1;
     }
     return (double)(t1 - t0) / (double)total; /* ns per increment */
+}
+
+/* The parent's side of shared_counter_lock_per_increment_2procs: fork two
+ * children that wait at the gate in `area`, then run body(area, n / 2) and leave;
+ * time from opening the gate to both reaped. Returns the elapsed ns, or -1 after
+ * reporting an error (a failed fork, a child that did not exit with 0). */
+int64_t bench_run_2procs(const char *impl, struct bench_proc_area *area,
+                         void (*body)(struct bench_proc_area *area, long iters), long n)
+{
+    pid_t pid[2];
+    atomic_store(&area->gate, 0);
+    for (int i = 0; i < 2; i++) {
+        pid[i] = fork();
+        if (pid[i] < 0) {
+            bench_error("fork", -errno);
+            if (i == 1)
+                kill(pid[0], SIGKILL), waitpid(pid[0], NULL, 0);
+            return -1;
+        }
+        if (pid[i] == 0) {
+            bench_wait_gate(&area->gate);
+            body(area, n / 2);
+            _exit(0);
+        }
+    }
+    int64_t t0 = bench_now_ns();
+    atomic_store_explicit(&area->gate, 1, memory_order_release);
+    int bad = 0;
+    for (int i = 0; i < 2; i++) {
+        int st;
+        if (waitpid(pid[i], &st, 0) != pid[i] || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            bad++;
+    }
+    int64_t t1 = bench_now_ns();
+    if (bad) {
+        bench_fail("%s shared_counter_lock_per_increment_2procs: %d child(ren) failed", impl, bad);
+        return -1;
+    }
+    return t1 - t0;
 }
 
 int bench_tally_check(const struct bench_tally *t, uint64_t n, const char *impl,

@@ -90,6 +90,7 @@ peer_python() {
         return
     fi
     run_prog python python3 "$SRC/bench/peers/threading_peer.py"
+    run_prog python_mp python3 "$SRC/bench/peers/multiprocessing_peer.py"
 }
 
 # ---- Go: goroutines, sync.Mutex, channels (Debian golang-go) ----
@@ -186,6 +187,8 @@ END {
     # a program that wrote several implementations (weft_bench) counts for them all
     if ("weft_bench" in state) { state["weft"] = state["weft_bench"]; state["pthread"] = state["weft_bench"] }
     if ("go" in state) state["go_pertask"] = state["go"]
+    # the multiprocessing peer writes python rows too: a failure there shows
+    if ("python_mp" in state && state["python_mp"] != "ok") state["python"] = state["python_mp"]
     # column widths: at least the old fixed ones, wider for longer names
     for (i = 1; i <= ni; i++) {
         vw[i] = length(im[i]) > 9 ? length(im[i]) : 9
@@ -233,8 +236,11 @@ END {
                 op = substr(tl[k], 1, 2); rhs = substr(tl[k], 3); bound = ""
                 if (rhs ~ /^[0-9.]+$/) bound = rhs + 0
                 else {
+                    # IMPL*F, or IMPL@ROW*F: IMPL's figure on another row
                     split(rhs, p, "*"); f = (p[2] == "") ? 1 : p[2] + 0
-                    if ((p[1], n) in have) bound = val[p[1], n] * f
+                    ri = p[1]; rn = n
+                    if (index(ri, "@")) { rn = substr(ri, index(ri, "@") + 1); ri = substr(ri, 1, index(ri, "@") - 1) }
+                    if ((ri, rn) in have) bound = val[ri, rn] * f
                 }
                 if (!(("weft", n) in have) || bound == "") m1 = "?"
                 else if (op == "<=") m1 = (val["weft", n] <= bound) ? "yes" : "NO"

@@ -10,6 +10,7 @@
 
 #include "weft/common.h"
 #include "weft/executor.h"
+#include "weft/ipc.h"
 #include "weft/process.h"
 #include "weft/queue.h"
 #include "weft/shared.h"
