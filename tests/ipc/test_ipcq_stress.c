@@ -89,7 +89,7 @@ static void consume(weft_ipc_queue *q, uint8_t *seen, uint32_t nwho, uint32_t pe
 static void test_4_producers_4_consumers_exactly_once(void **state)
 {
     enum { P = 4, C = 4 };
-    const uint32_t per = (uint32_t)WEFT_TEST_SCALE(1000000);
+    const uint32_t per = (uint32_t)WEFT_TEST_SCALE(2000000); /* 8 M in all; 2 M under ASan */
     weft_ipc_queue *q = NULL;
     assert_int_equal(weft_ipc_queue_new(&q, &(weft_ipc_queue_opts){.capacity = 64 * 1024}), 0);
     uint8_t *seen = shared_zeroed((size_t)P * per);
