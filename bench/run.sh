@@ -236,7 +236,7 @@ END {
                 op = substr(tl[k], 1, 2); rhs = substr(tl[k], 3); bound = ""
                 if (rhs ~ /^[0-9.]+$/) bound = rhs + 0
                 else {
-                    # IMPL*F, or IMPL@ROW*F: IMPL's figure on another row
+                    # IMPL*F, or IMPL@ROW*F: the figure of IMPL on another row
                     split(rhs, p, "*"); f = (p[2] == "") ? 1 : p[2] + 0
                     ri = p[1]; rn = n
                     if (index(ri, "@")) { rn = substr(ri, index(ri, "@") + 1); ri = substr(ri, 1, index(ri, "@") - 1) }
