@@ -30,6 +30,77 @@
 
 #include <limits.h>
 
+/* ---- the algorithm, on the words (shared: process-shared futexes, for
+ * weft_shared_sem in src/shared/sh_sem.c) ---- */
+
+/* Take one unit if there is one. seq_cst load and CAS: they are the "load value"
+ * half of the Dekker pair above (and acquire, pairing with the releaser). */
+static bool sem_try(uint32_t *value)
+{
+    uint32_t v = __atomic_load_n(value, __ATOMIC_SEQ_CST);
+    while (v > 0) {
+        if (__atomic_compare_exchange_n(value, &v, v - 1, true, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST))
+            return true;
+    }
+    return false;
+}
+
+static int sem_sleep(uint32_t *value, uint32_t *waiters, const weft__deadline *d, bool shared)
+{
+    /* seq_cst: the "store waiters" half of the Dekker pair. */
+    __atomic_fetch_add(waiters, 1, __ATOMIC_SEQ_CST);
+    int rc = 0;
+    while (!sem_try(value)) {
+        if (!d->forever && weft__deadline_passed(d)) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+        if (weft__futex_wait(value, 0, weft__deadline_ts(d), shared) == -ETIMEDOUT) {
+            rc = sem_try(value) ? 0 : -ETIMEDOUT; /* a last look costs nothing */
+            break;
+        }
+    }
+    /* Relaxed: only a hint for releasers; an over-count costs a useless wake. */
+    __atomic_fetch_sub(waiters, 1, __ATOMIC_RELAXED);
+    return rc;
+}
+
+int weft__sem_acquire_words(uint32_t *value, uint32_t *waiters, double timeout, bool shared)
+{
+    if (weft__timeout_invalid(timeout))
+        return -EINVAL;
+    if (sem_try(value))
+        return 0;
+    weft__deadline d = weft__deadline_in(timeout);
+    if (d.nonblock)
+        return -EBUSY;
+    return sem_sleep(value, waiters, &d, shared);
+}
+
+int weft__sem_release_words(uint32_t *value, uint32_t *waiters, uint32_t bound, unsigned n,
+                            bool shared)
+{
+    if (n == 0)
+        return -EINVAL;
+    uint32_t limit = bound < (uint32_t)INT32_MAX ? bound : (uint32_t)INT32_MAX;
+    uint32_t v = __atomic_load_n(value, __ATOMIC_RELAXED);
+    do {
+        if (n > limit || v > limit - n)
+            return -EOVERFLOW; /* nothing released */
+        /* seq_cst: the "store value" half of the Dekker pair (and release, so an
+         * acquirer sees what we did before releasing). */
+    } while (!__atomic_compare_exchange_n(value, &v, v + n, true, __ATOMIC_SEQ_CST,
+                                          __ATOMIC_RELAXED));
+    /* seq_cst: the "load waiters" half. */
+    uint32_t w = __atomic_load_n(waiters, __ATOMIC_SEQ_CST);
+    if (w > 0)
+        weft__futex_wake(value, (int)(n < w ? n : w), shared);
+    return 0;
+}
+
+/* ---- threading.Semaphore and BoundedSemaphore ---- */
+
 static int sem_setup(weft_sem *s, int value, uint32_t bound)
 {
     if (!s || value < 0)
@@ -50,69 +121,14 @@ WEFT_API int weft_sem_init_bounded(weft_sem *s, int value)
     return sem_setup(s, value, value < 0 ? 0 : (uint32_t)value);
 }
 
-/* Take one unit if there is one. seq_cst load and CAS: they are the "load value"
- * half of the Dekker pair above (and acquire, pairing with the releaser). */
-static bool sem_try(weft_sem *s)
-{
-    uint32_t v = __atomic_load_n(&s->_value, __ATOMIC_SEQ_CST);
-    while (v > 0) {
-        if (__atomic_compare_exchange_n(&s->_value, &v, v - 1, true, __ATOMIC_SEQ_CST,
-                                        __ATOMIC_SEQ_CST))
-            return true;
-    }
-    return false;
-}
-
-static int sem_sleep(weft_sem *s, const weft__deadline *d)
-{
-    /* seq_cst: the "store waiters" half of the Dekker pair. */
-    __atomic_fetch_add(&s->_waiters, 1, __ATOMIC_SEQ_CST);
-    int rc = 0;
-    while (!sem_try(s)) {
-        if (!d->forever && weft__deadline_passed(d)) {
-            rc = -ETIMEDOUT;
-            break;
-        }
-        if (weft__futex_wait(&s->_value, 0, weft__deadline_ts(d), false) == -ETIMEDOUT) {
-            rc = sem_try(s) ? 0 : -ETIMEDOUT; /* a last look costs nothing */
-            break;
-        }
-    }
-    /* Relaxed: only a hint for releasers; an over-count costs a useless wake. */
-    __atomic_fetch_sub(&s->_waiters, 1, __ATOMIC_RELAXED);
-    return rc;
-}
-
 WEFT_API int weft_sem_acquire(weft_sem *s, double timeout)
 {
-    if (!s || weft__timeout_invalid(timeout))
-        return -EINVAL;
-    if (sem_try(s))
-        return 0;
-    weft__deadline d = weft__deadline_in(timeout);
-    if (d.nonblock)
-        return -EBUSY;
-    return sem_sleep(s, &d);
+    return s ? weft__sem_acquire_words(&s->_value, &s->_waiters, timeout, false) : -EINVAL;
 }
 
 WEFT_API int weft_sem_release(weft_sem *s, unsigned n)
 {
-    if (!s || n == 0)
-        return -EINVAL;
-    uint32_t limit = s->_bound < (uint32_t)INT32_MAX ? s->_bound : (uint32_t)INT32_MAX;
-    uint32_t v = __atomic_load_n(&s->_value, __ATOMIC_RELAXED);
-    do {
-        if (n > limit || v > limit - n)
-            return -EOVERFLOW; /* nothing released */
-        /* seq_cst: the "store value" half of the Dekker pair (and release, so an
-         * acquirer sees what we did before releasing). */
-    } while (!__atomic_compare_exchange_n(&s->_value, &v, v + n, true, __ATOMIC_SEQ_CST,
-                                          __ATOMIC_RELAXED));
-    /* seq_cst: the "load waiters" half. */
-    uint32_t w = __atomic_load_n(&s->_waiters, __ATOMIC_SEQ_CST);
-    if (w > 0)
-        weft__futex_wake(&s->_value, (int)(n < w ? n : w), false);
-    return 0;
+    return s ? weft__sem_release_words(&s->_value, &s->_waiters, s->_bound, n, false) : -EINVAL;
 }
 
 WEFT_API int weft_sem_value(const weft_sem *s)

@@ -38,4 +38,16 @@ int weft__lock_unlock(weft_lock *l);
 uint32_t weft__rlock_release_all(weft_rlock *r);
 void weft__rlock_restore(weft_rlock *r, uint32_t depth);
 
+/* Event and Semaphore on their bare words, for the thread versions (event.c,
+ * sem.c) and the process-shared ones (src/shared/sh_event.c, sh_sem.c): one
+ * algorithm, `shared` choosing process-shared futexes. Codes as the public
+ * calls; the object pointers are checked by the callers. */
+int weft__event_set_words(uint32_t *flag, uint32_t *waiters, bool shared);
+void weft__event_clear_word(uint32_t *flag);
+bool weft__event_is_set_word(const uint32_t *flag);
+int weft__event_wait_words(uint32_t *flag, uint32_t *waiters, double timeout, bool shared);
+int weft__sem_acquire_words(uint32_t *value, uint32_t *waiters, double timeout, bool shared);
+int weft__sem_release_words(uint32_t *value, uint32_t *waiters, uint32_t bound, unsigned n,
+                            bool shared);
+
 #endif
