@@ -260,10 +260,13 @@ WEFT_API void weft_conn_free(weft_conn *c);
  * choose a capacity that fits the largest message you send.
  *
  * Crash safety. A process killed at any instant - holding an internal lock,
- * half-way through copying - leaves the queue usable by the others: a put that
- * returned 0 is delivered exactly once; a put interrupted before it returned is
- * delivered once or not at all, never torn. A get interrupted before it returned
- * leaves its message in the queue, unless it had already taken it.
+ * half-way through copying, between committing a message and waking a sleeper -
+ * leaves the queue usable by the others: a put that returned 0 is delivered
+ * exactly once; a put interrupted before it returned is delivered once or not at
+ * all, never torn. A get interrupted before it returned leaves its message in
+ * the queue, unless it had already taken it. (A sleeper whose wake-up died with
+ * its sender looks again by itself within 50 ms.) The memory of a named queue is
+ * sealed at its size, so no process holding it can shrink it under the others.
  *
  * Corruption. Every index and length read from shared memory is checked before
  * use; a queue whose shared state is found inconsistent (a wild write by some
@@ -271,8 +274,10 @@ WEFT_API void weft_conn_free(weft_conn *c);
  * -WEFT_ECORRUPT. It never reads or writes out of bounds because of it.
  *
  * Codes shared by the calls below (besides 0):
- *   -WEFT_EEMPTY    get with timeout 0 found the queue empty (Python's Empty)
- *   -WEFT_EFULL     put with timeout 0 found no room (Python's Full)
+ *   -WEFT_EEMPTY    get with timeout 0 found the queue empty (Python's Empty);
+ *                   with another consumer copying a message out at that moment,
+ *                   the call waits up to 10 ms for it before it decides
+ *   -WEFT_EFULL     put with timeout 0 found no room (Python's Full); likewise
  *   -ETIMEDOUT      a positive timeout expired
  *   -EMSGSIZE       put: the message is longer than max_message;
  *                   get: the next message is longer than the buffer (it stays

@@ -4,6 +4,7 @@
  * ipcq_ops.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -40,11 +41,14 @@ static void *map_block(size_t size, int *memfd)
 {
     if (!memfd)
         return mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    *memfd = memfd_create("weft-ipc-queue", MFD_CLOEXEC);
+    *memfd = memfd_create("weft-ipc-queue", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (*memfd < 0)
         return MAP_FAILED;
     void *p = MAP_FAILED;
-    if (ftruncate(*memfd, (off_t)size) == 0)
+    /* Sealed at its size: nobody holding the fd (every opener gets one) can
+     * shrink it under the others' mappings, which would SIGBUS them. */
+    if (ftruncate(*memfd, (off_t)size) == 0 &&
+        fcntl(*memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0)
         p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *memfd, 0);
     if (p == MAP_FAILED) {
         close(*memfd);
@@ -91,7 +95,10 @@ int weft__ipcq_make(weft_ipc_queue **out, const weft_ipc_queue_opts *opts, int *
 int weft__ipcq_adopt(weft_ipc_queue **out, int memfd)
 {
     struct stat st;
-    if (fstat(memfd, &st) != 0 || !S_ISREG(st.st_mode) ||
+    /* Sealed against shrinking (by its creator, see map_block) before its size
+     * is trusted: an unsealed file could shrink between fstat and use. */
+    int seals = fcntl(memfd, F_GET_SEALS);
+    if (seals < 0 || !(seals & F_SEAL_SHRINK) || fstat(memfd, &st) != 0 || !S_ISREG(st.st_mode) ||
         st.st_size < (off_t)(sizeof(struct ipcq_shared) + IPCQ_CAP_MIN) ||
         st.st_size > (off_t)(sizeof(struct ipcq_shared) + IPCQ_CAP_MAX))
         return -WEFT_ECORRUPT;

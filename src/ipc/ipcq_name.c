@@ -153,6 +153,8 @@ static int start_server(struct ipcq_name *n)
     return -rc;
 }
 
+static void forget(struct ipcq_name *n);
+
 int weft__ipcq_new_named(weft_ipc_queue **out, const weft_ipc_queue_opts *opts)
 {
     struct sockaddr_un a;
@@ -166,35 +168,53 @@ int weft__ipcq_new_named(weft_ipc_queue **out, const weft_ipc_queue_opts *opts)
         return -ENOMEM;
     n->memfd = -1;
     n->owner = getpid();
+    /* The socket is made and listed under served_lock, which the fork handler
+     * takes too: no fork() can copy it before the child's handler knows it. */
+    pthread_mutex_lock(&served_lock);
     n->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (n->listen_fd < 0) {
-        rc = -errno;
-        free(n);
-        return rc;
-    }
-    if (bind(n->listen_fd, (struct sockaddr *)&a, alen) != 0 || listen(n->listen_fd, 64) != 0) {
+    if (n->listen_fd < 0 || bind(n->listen_fd, (struct sockaddr *)&a, alen) != 0 ||
+        listen(n->listen_fd, 64) != 0) {
         rc = errno == EADDRINUSE ? -EEXIST : -errno;
-        close(n->listen_fd);
+        if (n->listen_fd >= 0)
+            close(n->listen_fd);
+        pthread_mutex_unlock(&served_lock);
         free(n);
         return rc;
     }
+    n->next = served;
+    served = n;
+    pthread_mutex_unlock(&served_lock);
     weft_ipc_queue *q;
     if ((rc = weft__ipcq_make(&q, opts, &n->memfd)) != 0 || (rc = start_server(n)) != 0) {
         if (n->memfd >= 0)
             weft_ipc_queue_free(q);
-        close(n->listen_fd);
-        if (n->memfd >= 0)
-            close(n->memfd);
-        free(n);
+        n->owner = 0; /* no server thread to stop */
+        forget(n);
         return rc;
     }
-    pthread_mutex_lock(&served_lock);
-    n->next = served;
-    served = n;
-    pthread_mutex_unlock(&served_lock);
     q->name = n;
     *out = q;
     return 0;
+}
+
+/* Close the listening socket and drop n from `served`, both under
+ * served_lock, so that no fork() copies the socket once the list forgets it;
+ * then free n. */
+static void forget(struct ipcq_name *n)
+{
+    pthread_mutex_lock(&served_lock);
+    if (n->listen_fd >= 0)
+        close(n->listen_fd);
+    n->listen_fd = -1;
+    for (struct ipcq_name **p = &served; *p; p = &(*p)->next)
+        if (*p == n) {
+            *p = n->next;
+            break;
+        }
+    pthread_mutex_unlock(&served_lock);
+    if (n->memfd >= 0)
+        close(n->memfd);
+    free(n);
 }
 
 void weft__ipcq_unname(weft_ipc_queue *q)
@@ -203,23 +223,13 @@ void weft__ipcq_unname(weft_ipc_queue *q)
     if (!n)
         return;
     q->name = NULL;
-    pthread_mutex_lock(&served_lock);
-    for (struct ipcq_name **p = &served; *p; p = &(*p)->next)
-        if (*p == n) {
-            *p = n->next;
-            break;
-        }
-    pthread_mutex_unlock(&served_lock);
+    /* In a fork child the server thread does not exist and the listening
+     * socket was closed by the fork handler (listen_fd is -1 there). */
     if (n->owner == getpid()) {
         shutdown(n->listen_fd, SHUT_RDWR); /* wakes accept(): the server returns */
         pthread_join(n->server, NULL);
     }
-    /* In a fork child the server thread does not exist and the listening
-     * socket was closed by the fork handler. */
-    if (n->listen_fd >= 0)
-        close(n->listen_fd);
-    close(n->memfd);
-    free(n);
+    forget(n);
 }
 
 /* Receive the block's descriptor from a server, within the deadline. */
@@ -285,21 +295,27 @@ int weft_ipc_queue_open(weft_ipc_queue **out, const char *name, double timeout)
     if (rc != 0)
         return rc;
     weft__deadline d = weft__deadline_in(timeout);
-    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (d.nonblock) /* the server needs a moment to answer: give it one second */
+        d = weft__deadline_in(1.0);
+    /* Non-blocking: a connect to a full backlog (a stuck server) says EAGAIN
+     * instead of sleeping without limit; retry until the deadline. */
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (s < 0)
         return -errno;
-    if (connect(s, (struct sockaddr *)&a, alen) != 0) {
+    while (connect(s, (struct sockaddr *)&a, alen) != 0) {
         rc = errno == ECONNREFUSED || errno == ENOENT ? -ENOENT : -errno;
+        if (errno == EAGAIN && !weft__deadline_passed(&d)) {
+            usleep(1000);
+            continue;
+        }
         close(s);
-        return rc;
+        return rc == -EAGAIN ? -ETIMEDOUT : rc;
     }
     if (!same_user(s)) {
         close(s);
         return -EACCES;
     }
     int memfd = -1;
-    if (d.nonblock) /* the server needs a moment to answer: give it one second */
-        d = weft__deadline_in(1.0);
     rc = receive_block(s, &d, &memfd);
     close(s);
     if (rc != 0)

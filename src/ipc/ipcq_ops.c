@@ -108,6 +108,22 @@ static int has_data(weft_ipc_queue *q, uint64_t h, uint64_t *used)
     return 0;
 }
 
+/* The longest one futex sleep lasts before the sleeper looks again, even with
+ * time left. A notifier killed after its commit but before (or inside) its
+ * notify - after clearing the sleepers bit, before the futex wake - would
+ * otherwise leave a sleeper waiting for a wake-up that never comes, while the
+ * message it waits for is committed. Twenty looks a second cost nothing. */
+#define IPCQ_NAP_NS 50000000L
+
+static weft__deadline ipcq_nap(const weft__deadline *d)
+{
+    weft__deadline nap = weft__deadline_in(IPCQ_NAP_NS * 1e-9);
+    if (!d->forever && (d->at.tv_sec < nap.at.tv_sec ||
+                        (d->at.tv_sec == nap.at.tv_sec && d->at.tv_nsec < nap.at.tv_nsec)))
+        nap = *d;
+    return nap;
+}
+
 /* Wait until check(q, a, b) is non-zero, on the eventcount the other side
  * notifies. Returns 0 (condition true), the check's negative code,
  * `busy` (timeout 0) or -ETIMEDOUT. */
@@ -126,7 +142,9 @@ static int has_data(weft_ipc_queue *q, uint64_t h, uint64_t *used)
             uint32_t key_ = weft__ec_prepare(ec);                                          \
             if ((r_ = (check)) != 0)                                                       \
                 break;                                                                     \
-            if (weft__ec_wait((ec), key_, (d), true) == -ETIMEDOUT) {                      \
+            weft__deadline nap_ = ipcq_nap(d);                                             \
+            if (weft__ec_wait((ec), key_, &nap_, true) == -ETIMEDOUT &&                    \
+                weft__deadline_passed(d)) {                                                \
                 r_ = (check);                                                              \
                 if (r_ == 0)                                                               \
                     r_ = -ETIMEDOUT;                                                       \
@@ -136,6 +154,20 @@ static int has_data(weft_ipc_queue *q, uint64_t h, uint64_t *used)
         }                                                                                  \
         rc = r_ > 0 ? 0 : r_;                                                              \
     } while (0)
+
+/* Timeout 0 and the side's lock is taken: by another caller copying a message,
+ * or by one waiting for room (put) or data (get). Full/empty is only the answer
+ * in the second case: when the committed words show room (data), wait a moment
+ * for the copier instead, as a drain loop of get(timeout 0) expects. Returns 0
+ * (lock taken) or -WEFT_EFULL / -WEFT_EEMPTY. */
+static int busy_side(weft_ipc_queue *q, weft_shared_lock *l, bool put)
+{
+    int none = put ? -WEFT_EFULL : -WEFT_EEMPTY;
+    if (put ? weft_ipc_queue_full(q) : weft_ipc_queue_empty(q))
+        return none;
+    int rc = weft__ipcq_lock(l, 0.01);
+    return rc == 0 ? 0 : rc == -ETIMEDOUT ? none : rc;
+}
 
 int weft_ipc_queue_put(weft_ipc_queue *q, const void *msg, size_t len, double timeout)
 {
@@ -149,8 +181,10 @@ int weft_ipc_queue_put(weft_ipc_queue *q, const void *msg, size_t len, double ti
     uint64_t rec = ipcq_record_size(len);
     weft__deadline d = weft__deadline_in(timeout);
     struct ipcq_shared *sh = q->sh;
-    if ((rc = weft__ipcq_lock(&sh->put_lock, timeout)) != 0)
-        return rc == -EBUSY ? -WEFT_EFULL : rc;
+    if ((rc = weft__ipcq_lock(&sh->put_lock, timeout)) == -EBUSY)
+        rc = busy_side(q, &sh->put_lock, true);
+    if (rc != 0)
+        return rc;
     /* Relaxed: only put_lock holders store tail, and taking the lock ordered us
      * after the previous holder (or its death). */
     uint64_t t = __atomic_load_n(&sh->tail, __ATOMIC_RELAXED);
@@ -191,8 +225,10 @@ int weft_ipc_queue_get(weft_ipc_queue *q, void *buf, size_t cap, size_t *len, do
         return rc;
     weft__deadline d = weft__deadline_in(timeout);
     struct ipcq_shared *sh = q->sh;
-    if ((rc = weft__ipcq_lock(&sh->get_lock, timeout)) != 0)
-        return rc == -EBUSY ? -WEFT_EEMPTY : rc;
+    if ((rc = weft__ipcq_lock(&sh->get_lock, timeout)) == -EBUSY)
+        rc = busy_side(q, &sh->get_lock, false);
+    if (rc != 0)
+        return rc;
     /* Relaxed: only get_lock holders store head (see put). */
     uint64_t h = __atomic_load_n(&sh->head, __ATOMIC_RELAXED), used = 0;
     uint32_t n = 0;

@@ -321,6 +321,59 @@ static void test_producer_killed_holding_lock(void **state)
     weft_ipc_queue_free(q);
 }
 
+/* A put whose process died after its commit but before its notify: the
+ * record is committed, nobody wakes the consumer - which must still get it, by
+ * its next look (sleeps are capped), not never. */
+static void commit_without_notify(weft_ipc_queue *q, const char *msg, uint32_t len)
+{
+    struct ipcq_shared *sh = q->sh;
+    uint64_t t = sh->tail, off = ipcq_off(t);
+    uint32_t hdr[2] = {len, ~len ^ (uint32_t)(off >> 3)};
+    memcpy(sh->ring + (off & q->mask), hdr, sizeof hdr);
+    memcpy(sh->ring + ((off + 8) & q->mask), msg, len); /* no wrap: tests start empty */
+    __atomic_store_n(&sh->tail, ipcq_word(ipcq_cnt(t) + 1, off + ipcq_record_size(len)),
+                     __ATOMIC_RELEASE);
+}
+
+static void test_lost_notify_still_delivers(void **state)
+{
+    weft_ipc_queue *q = make(0, 4096, 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char c = 0;
+        size_t len;
+        int rc = weft_ipc_queue_get(q, &c, 1, &len, WEFT_FOREVER); /* sleeps */
+        _exit(rc == 0 && c == 'z' ? 0 : 1);
+    }
+    weft_test_sleep(0.2); /* the child is asleep on the eventcount by now */
+    commit_without_notify(q, "z", 1);
+    double t0 = weft_test_now();
+    int st;
+    while (waitpid(pid, &st, WNOHANG) == 0 && weft_test_now() - t0 < 10)
+        weft_test_sleep(0.01);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    weft_ipc_queue_free(q);
+}
+
+/* Timeout 0 with the side's lock taken by someone else: an empty queue answers
+ * at once, without waiting for the lock. */
+static void test_nonblocking_with_side_lock_taken(void **state)
+{
+    weft_ipc_queue *q = make(1, 4096, 0);
+    assert_int_equal(weft_shared_lock_acquire(&q->sh->get_lock, 0), 0);
+    pid_t pid = fork(); /* another process, so the lock is not ours there */
+    if (pid == 0) {
+        char c;
+        size_t len;
+        double t0 = weft_test_now();
+        int rc = weft_ipc_queue_get(q, &c, 1, &len, 0);
+        _exit(rc == -WEFT_EEMPTY && weft_test_now() - t0 < 1 ? 0 : 1);
+    }
+    assert_int_equal(reap(pid), 0);
+    assert_int_equal(weft_shared_lock_release(&q->sh->get_lock), 0);
+    weft_ipc_queue_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +388,8 @@ int main(void)
         cmocka_unit_test(test_blocking_across_processes),
         cmocka_unit_test(test_corruption_is_detected),
         cmocka_unit_test(test_producer_killed_holding_lock),
+        cmocka_unit_test(test_lost_notify_still_delivers),
+        cmocka_unit_test(test_nonblocking_with_side_lock_taken),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
