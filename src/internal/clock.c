@@ -43,3 +43,22 @@ bool weft__deadline_passed(const weft__deadline *d)
     return now.tv_sec > d->at.tv_sec ||
            (now.tv_sec == d->at.tv_sec && now.tv_nsec >= d->at.tv_nsec);
 }
+
+bool weft__deadline_left(const weft__deadline *d, struct timespec *left)
+{
+    left->tv_sec = 0;
+    left->tv_nsec = 0;
+    if (d->nonblock)
+        return false;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec > d->at.tv_sec || (now.tv_sec == d->at.tv_sec && now.tv_nsec >= d->at.tv_nsec))
+        return false;
+    left->tv_sec = d->at.tv_sec - now.tv_sec;
+    left->tv_nsec = d->at.tv_nsec - now.tv_nsec;
+    if (left->tv_nsec < 0) {
+        left->tv_sec -= 1;
+        left->tv_nsec += 1000000000L;
+    }
+    return true;
+}

@@ -28,6 +28,11 @@ weft__deadline weft__deadline_in(double timeout);
 /* True when the deadline has passed (never for forever, always for nonblock). */
 bool weft__deadline_passed(const weft__deadline *d);
 
+/* Time left until the deadline, for relative waits (ppoll, nanosleep): stores
+ * it in *left and returns true, or stores 0 and returns false when the deadline
+ * has passed or is nonblock. Not for forever deadlines. */
+bool weft__deadline_left(const weft__deadline *d, struct timespec *left);
+
 /* The absolute instant to hand to a futex or clock_nanosleep, or NULL for
  * forever. */
 static inline const struct timespec *weft__deadline_ts(const weft__deadline *d)

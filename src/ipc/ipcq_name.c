@@ -237,15 +237,10 @@ static int receive_block(int s, const weft__deadline *d, int *memfd)
 {
     struct pollfd p = {.fd = s, .events = POLLIN};
     for (;;) {
-        int ms = -1;
-        if (!d->forever) {
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            long long left = (long long)(d->at.tv_sec - now.tv_sec) * 1000 +
-                             (d->at.tv_nsec - now.tv_nsec) / 1000000;
-            ms = left < 0 ? 0 : left > 1000000 ? 1000000 : (int)left;
-        }
-        int r = poll(&p, 1, ms);
+        struct timespec left;
+        if (!d->forever)
+            weft__deadline_left(d, &left);
+        int r = ppoll(&p, 1, d->forever ? NULL : &left, NULL);
         if (r > 0)
             break;
         if (r == 0)

@@ -158,31 +158,12 @@ WEFT_API int weft_conn_poll(weft_conn *c, double timeout)
 
 /* ---- waiting helpers ---- */
 
-bool weft__conn_left(const weft__deadline *d, struct timespec *ts)
-{
-    ts->tv_sec = 0;
-    ts->tv_nsec = 0;
-    if (d->nonblock)
-        return false;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (now.tv_sec > d->at.tv_sec || (now.tv_sec == d->at.tv_sec && now.tv_nsec >= d->at.tv_nsec))
-        return false;
-    ts->tv_sec = d->at.tv_sec - now.tv_sec;
-    ts->tv_nsec = d->at.tv_nsec - now.tv_nsec;
-    if (ts->tv_nsec < 0) {
-        ts->tv_sec -= 1;
-        ts->tv_nsec += 1000000000L;
-    }
-    return true;
-}
-
 double weft__conn_left_s(const weft__deadline *d)
 {
     if (d->forever)
         return WEFT_FOREVER;
     struct timespec ts;
-    if (!weft__conn_left(d, &ts))
+    if (!weft__deadline_left(d, &ts))
         return 0;
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
@@ -200,7 +181,7 @@ int weft__conn_wait_fd(int fd, short events, const weft__deadline *d)
     for (;;) {
         struct pollfd p = {.fd = fd, .events = events, .revents = 0};
         struct timespec ts;
-        bool left = d->forever || weft__conn_left(d, &ts);
+        bool left = d->forever || weft__deadline_left(d, &ts);
         int n = ppoll(&p, 1, d->forever ? NULL : &ts, NULL);
         if (n > 0)
             return (p.revents & POLLNVAL) ? -EBADF : 0;

@@ -60,10 +60,6 @@ struct weft_conn {
     unsigned char rbuf[WEFT__CONN_RBUF];
 };
 
-/* Time left until d as a relative timespec for ppoll (NULL: forever). Returns
- * false when d has passed (nonblock: always "passed", with *ts zero). */
-bool weft__conn_left(const weft__deadline *d, struct timespec *ts);
-
 /* The remaining time in seconds for a weft timeout parameter. */
 double weft__conn_left_s(const weft__deadline *d);
 

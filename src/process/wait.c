@@ -136,22 +136,6 @@ static int check_ours(const weft_process *p)
     return 0;
 }
 
-/* Time left until d, for ppoll. */
-static struct timespec remaining(const weft__deadline *d)
-{
-    struct timespec now, r = {0, 0};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    r.tv_sec = d->at.tv_sec - now.tv_sec;
-    r.tv_nsec = d->at.tv_nsec - now.tv_nsec;
-    if (r.tv_nsec < 0) {
-        r.tv_nsec += 1000000000L;
-        r.tv_sec--;
-    }
-    if (r.tv_sec < 0)
-        r.tv_sec = r.tv_nsec = 0;
-    return r;
-}
-
 /* Sleep until the child looks finished or d passes; -ETIMEDOUT then. */
 static int wait_ready(weft_process *p, const weft__deadline *d)
 {
@@ -163,7 +147,9 @@ static int wait_ready(weft_process *p, const weft__deadline *d)
         fd = weft__process_waitfd(p);
     if (fd >= 0) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        struct timespec r = d->forever ? (struct timespec){0, 0} : remaining(d);
+        struct timespec r = {0, 0};
+        if (!d->forever)
+            weft__deadline_left(d, &r);
         int n = ppoll(&pfd, 1, d->forever ? NULL : &r, NULL);
         return n == 0 ? -ETIMEDOUT : 0; /* EINTR: the caller looks again */
     }
@@ -174,7 +160,8 @@ static int wait_ready(weft_process *p, const weft__deadline *d)
     }
     if (weft__deadline_passed(d))
         return -ETIMEDOUT;
-    struct timespec r = remaining(d), step = {0, 2000000}; /* 2 ms */
+    struct timespec r, step = {0, 2000000}; /* 2 ms */
+    weft__deadline_left(d, &r);
     if (r.tv_sec > 0 || r.tv_nsec > step.tv_nsec)
         r = step;
     nanosleep(&r, NULL);
