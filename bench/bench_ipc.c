@@ -162,7 +162,7 @@ static double ipc_row(const char *impl, const char *name, int np, int nc, long n
     else
         rc = pipe(r.fd) == 0 ? 0 : -errno;
     if (rc != 0) {
-        bench_error(r.q ? "pipe" : "weft_ipc_queue_new", rc);
+        bench_error(strcmp(impl, "weft") ? "pipe" : "weft_ipc_queue_new", rc);
         munmap(r.area, sizeof *r.area);
         return -1;
     }

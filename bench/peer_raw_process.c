@@ -50,21 +50,34 @@ static int robust_init(pthread_mutex_t *m)
     return -rc;
 }
 
-double raw_robust_mutex_ar(long n)
+_Static_assert(sizeof(pthread_mutex_t) <= sizeof(((struct bench_proc_area *)0)->lock),
+               "the mutex fits its slot in the shared page");
+
+/* The shared page with a robust process-shared mutex in its lock slot, or NULL
+ * after reporting the error. */
+static struct bench_proc_area *robust_area_new(void)
 {
     struct bench_proc_area *area =
         mmap(NULL, sizeof *area, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (area == MAP_FAILED) {
         bench_error("mmap", -errno);
-        return -1;
+        return NULL;
     }
-    pthread_mutex_t *m = (pthread_mutex_t *)area->lock;
-    int rc = robust_init(m);
+    int rc = robust_init((pthread_mutex_t *)area->lock);
     if (rc != 0) {
         bench_error("pthread_mutex_init", rc);
         munmap(area, sizeof *area);
-        return -1;
+        return NULL;
     }
+    return area;
+}
+
+double raw_robust_mutex_ar(long n)
+{
+    struct bench_proc_area *area = robust_area_new();
+    if (!area)
+        return -1;
+    pthread_mutex_t *m = (pthread_mutex_t *)area->lock;
     int64_t t0 = bench_now_ns();
     for (long i = 0; i < n; i++) {
         pthread_mutex_lock(m);
@@ -90,18 +103,9 @@ static void robust_counter_body(struct bench_proc_area *area, long iters)
 
 double raw_robust_counter_2procs(long n)
 {
-    struct bench_proc_area *area =
-        mmap(NULL, sizeof *area, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (area == MAP_FAILED) {
-        bench_error("mmap", -errno);
+    struct bench_proc_area *area = robust_area_new();
+    if (!area)
         return -1;
-    }
-    int rc = robust_init((pthread_mutex_t *)area->lock);
-    if (rc != 0) {
-        bench_error("pthread_mutex_init", rc);
-        munmap(area, sizeof *area);
-        return -1;
-    }
     area->counter = 0;
     int64_t ns = bench_run_2procs("pthread", area, robust_counter_body, n);
     double r = ns < 0 ? -1 : bench_counter_result("pthread", area->counter, n / 2 * 2, 0, ns);

@@ -12,11 +12,10 @@ Exit status: 0, 3 when an exactness check failed.
 usage: multiprocessing_peer.py [--quick]   (or WEFT_BENCH_QUICK=1)
 """
 import multiprocessing as mp
-import os
-import platform
-import statistics
 import sys
 import time
+
+import threading_peer  # the shared method (run); this file sits beside it
 
 failures = 0
 
@@ -200,30 +199,9 @@ BENCHES = [
 
 
 def main():
-    quick = "--quick" in sys.argv[1:] or os.environ.get("WEFT_BENCH_QUICK", "0") not in ("", "0")
-    repeats = 2 if quick else 3
-    print("# python multiprocessing peer: %s %s, %d repeats%s" % (
-        platform.python_implementation(), platform.python_version(), repeats,
-        ", QUICK (not for quoting)" if quick else ""))
-    sys.stdout.flush()
-    for name, unit, how, fn, n in BENCHES:
-        if quick:
-            n = max(n // 20, 2)
-        if fn(max(n // 10, 2)) is None:  # warm-up (also starts the forkserver)
-            continue
-        values = []
-        for _ in range(repeats):
-            v = fn(n)
-            if v is None:
-                break
-            values.append(v)
-        if len(values) != repeats:
-            continue
-        value = min(values) if how == "best" else statistics.median(values)
-        print("# python %s n=%d rounds: %s (%s)" % (
-            name, n, " ".join("%.4g" % v for v in values), how))
-        print("python\t%s\t%.4g\t%s" % (name, value, unit))
-        sys.stdout.flush()
+    # n >= 2: the 2-process rows split n between two children; the warm-up
+    # also starts the forkserver, outside the timed rounds
+    threading_peer.run("multiprocessing peer", BENCHES, min_n=2)
     return 3 if failures else 0
 
 

@@ -377,19 +377,24 @@ BENCHES = [
 ]
 
 
-def main():
+def run(label, benches, notes=None, aux=None, min_n=1):
+    """The method shared by the CPython peers: for each (name, unit, how, fn, n)
+    a warm-up of n/10, then REPEATS rounds, the median (or the best) printed as
+    a data line; fn returns None after a failed check, which skips the row.
+    aux maps a row to a second row fn returns beside it, as a pair."""
     quick = "--quick" in sys.argv[1:] or os.environ.get("WEFT_BENCH_QUICK", "0") not in ("", "0")
     repeats = 2 if quick else 3
-    print("# python peer: %s %s, %d repeats%s" % (
-        platform.python_implementation(), platform.python_version(), repeats,
+    print("# python %s: %s %s, %d repeats%s" % (
+        label, platform.python_implementation(), platform.python_version(), repeats,
         ", QUICK (not for quoting)" if quick else ""))
     sys.stdout.flush()
-    for name, note in NOTES.items():
+    for name, note in (notes or {}).items():
         print("# python %s: %s" % (name, note))
-    for name, unit, how, fn, n in BENCHES:
+    aux = aux or {}
+    for name, unit, how, fn, n in benches:
         if quick:
-            n = max(n // 20, 1)
-        if fn(max(n // 10, 1)) is None:  # warm-up
+            n = max(n // 20, min_n)
+        if fn(max(n // 10, min_n)) is None:  # warm-up
             continue
         values = []
         for _ in range(repeats):
@@ -400,14 +405,18 @@ def main():
         if len(values) != repeats:
             continue
         rows = [(name, values)]
-        if name in AUX:
-            rows = [(name, [v[0] for v in values]), (AUX[name], [v[1] for v in values])]
+        if name in aux:
+            rows = [(name, [v[0] for v in values]), (aux[name], [v[1] for v in values])]
         for row, vals in rows:
             value = min(vals) if how == "best" else statistics.median(vals)
             print("# python %s n=%d rounds: %s (%s)" % (
                 row, n, " ".join("%.4g" % v for v in vals), how))
             print("python\t%s\t%.4g\t%s" % (row, value, unit))
         sys.stdout.flush()
+
+
+def main():
+    run("peer", BENCHES, NOTES, AUX)
     return 3 if failures else 0
 
 
